@@ -1,0 +1,146 @@
+"""Diagnostics are data (code, severity, JSON pointer, message); exceptions carry them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, Literal
+
+from attrs import frozen
+
+Severity = Literal["error", "warning"]
+
+#: The error shape MiniVoice itself uses when it rejects an answer_url response.
+PAYLOAD_ERROR_CODE: Final = "answer_url_error"
+PAYLOAD_ERROR_MESSAGE: Final = "invalid action payload"
+
+
+@frozen
+class Diagnostic:
+    """One problem found in a flow or a payload, located by a JSON pointer."""
+
+    code: str
+    severity: Severity
+    path: str
+    message: str
+
+    @classmethod
+    def error(cls, code: str, path: str, message: str) -> Diagnostic:
+        return cls(code, "error", path, message)
+
+    @classmethod
+    def warning(cls, code: str, path: str, message: str) -> Diagnostic:
+        return cls(code, "warning", path, message)
+
+    def to_dict(self) -> dict[str, str]:
+        """The diagnostic as plain JSON-ready data."""
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "path": self.path,
+            "message": self.message,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.severity} {self.code} at {self.path or '(document)'}: {self.message}"
+
+
+@frozen
+class Report:
+    """Every diagnostic of a flow or payload, in document order."""
+
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is an error (warnings allowed)."""
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "warning")
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes of every diagnostic, in order: handy in tests and logs."""
+        return tuple(d.code for d in self.diagnostics)
+
+    def passes(self, *, strict: bool = False) -> bool:
+        """Whether the flow may be emitted: no errors, and no warnings either if ``strict``."""
+        return not self.diagnostics if strict else self.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "diagnostics": [d.to_dict() for d in self.diagnostics]}
+
+
+class FlowError(ValueError):
+    """A value or flow the platform would reject.
+
+    Raised by a builder call for the field it set, and (as ``FlowValidationError``) when a flow
+    or payload breaks the rules. ``diagnostics`` holds the problems as data.
+    """
+
+    def __init__(self, message: str, diagnostics: Iterable[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.args[0], self.diagnostics))
+
+    @property
+    def code(self) -> str | None:
+        """The code of the first diagnostic, if any."""
+        return self.diagnostics[0].code if self.diagnostics else None
+
+    @property
+    def path(self) -> str | None:
+        """The JSON pointer of the first diagnostic, if any."""
+        return self.diagnostics[0].path if self.diagnostics else None
+
+    def to_payload(self) -> dict[str, Any]:
+        """MiniVoice's error shape, with our diagnostics under ``details``."""
+        return {
+            "error": {
+                "code": PAYLOAD_ERROR_CODE,
+                "message": PAYLOAD_ERROR_MESSAGE,
+                "details": [d.to_dict() for d in self.diagnostics],
+            }
+        }
+
+
+class FlowValidationError(FlowError):
+    """A flow or payload with errors (or, in strict mode, warnings); carries all of them."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], *, subject: str = "flow") -> None:
+        found = tuple(diagnostics)
+        super().__init__(_summary(subject, found), found)
+        self.subject = subject
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_validation_error, (self.diagnostics, self.subject))
+
+    @property
+    def report(self) -> Report:
+        return Report(self.diagnostics)
+
+
+def _rebuild_validation_error(
+    diagnostics: tuple[Diagnostic, ...], subject: str
+) -> FlowValidationError:
+    return FlowValidationError(diagnostics, subject=subject)
+
+
+def _summary(subject: str, diagnostics: Sequence[Diagnostic]) -> str:
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    counts = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+    lines = [f"{subject} is not valid ({counts}):"]
+    lines.extend(f"  {d}" for d in diagnostics)
+    return "\n".join(lines)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -1,0 +1,172 @@
+"""What a field accepts, as data, and the one check that applies it to any value.
+
+The same ``FieldSpec`` drives the builder's validators, ``validate()`` on JSON, the JSON Schema
+and the docs tables, so they cannot disagree. Patterns are written in the subset of regular
+expressions that Python and ECMA-262 (JSON Schema) read the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Final, Literal
+
+from attrs import field, frozen
+
+from minivoice_flow import _limits as L
+
+# An absolute http(s) URL with a host: printable ASCII only, so no white space or controls.
+# The host part stops at the first "/", "?" or "#".
+URL_PATTERN: Final = r'[Hh][Tt][Tt][Pp][Ss]?://[!"$-.0->@-~]+(?:[/?#][!-~]*)?'
+E164_PATTERN: Final = r"\+[1-9][0-9]{1,%d}" % (L.MAX_E164_DIGITS - 1)
+SIP_PATTERN: Final = r"sips?:[!-~]+"
+VARIABLE_PATTERN: Final = r"[a-z][a-z0-9_]{0,%d}" % (L.MAX_VARIABLE_LENGTH - 1)
+
+JsonType = Literal["string", "integer"]
+
+
+@frozen
+class FieldSpec:
+    """What one action field accepts. Read by the validators, the parser, schema and docs."""
+
+    json_type: JsonType
+    doc: str
+    #: Human wording of what is allowed, for messages and docs (integers derive theirs).
+    allowed: str = ""
+    minimum: int | None = None
+    maximum: int | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    #: Every character must be one of these (checked before ``pattern``, for a precise message).
+    alphabet: str | None = None
+    #: The whole string must match this (unanchored; anchored where it is used).
+    pattern: str | None = None
+    choices: tuple[str, ...] | None = None
+    #: What the platform does when the field is left out (documentation only).
+    default: str | int | None = None
+    unit: str | None = None
+    _regex: re.Pattern[str] | None = field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        regex = re.compile(self.pattern) if self.pattern is not None else None
+        object.__setattr__(self, "_regex", regex)
+
+    @property
+    def description_of_allowed(self) -> str:
+        """What is allowed, in words."""
+        if self.json_type == "integer":
+            unit = f" {self.unit}" if self.unit else ""
+            return f"a whole number from {self.minimum} to {self.maximum}{unit}"
+        return self.allowed
+
+    def check(self, where: str, value: object) -> tuple[str, str] | None:
+        """Return ``(code, message)`` for a value this field does not accept, else None.
+
+        ``value`` may be anything (a builder argument or a decoded JSON value); ``where`` names
+        the field in the message, as ``action.field``.
+        """
+        if self.json_type == "integer":
+            return self._check_integer(where, value)
+        return self._check_string(where, value)
+
+    def _check_integer(self, where: str, value: object) -> tuple[str, str] | None:
+        # bool is an int subclass; True must not pass for 1.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "invalid_type", (
+                f"{where} must be {self.description_of_allowed}; got {describe(value)}"
+            )
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            return "invalid_type", (
+                f"{where} must be {self.description_of_allowed}; "
+                f"got {describe(value)}, which is not a whole number"
+            )
+        assert self.minimum is not None and self.maximum is not None
+        if not self.minimum <= value <= self.maximum:
+            return "out_of_range", (
+                f"{where} must be {self.description_of_allowed}; got {describe(value)}"
+            )
+        return None
+
+    def _check_string(self, where: str, value: object) -> tuple[str, str] | None:
+        if not isinstance(value, str):
+            return "invalid_type", f"{where} must be a string ({self.allowed}); got {describe(value)}"
+        if (self.min_length is not None and len(value) < self.min_length) or (
+            self.max_length is not None and len(value) > self.max_length
+        ):
+            return "out_of_range", f"{where} must be {self._length_wording()}; got {_length(value)}"
+        if self.alphabet is not None:
+            for position, char in enumerate(value, start=1):
+                if char not in self.alphabet:
+                    return "invalid_value", (
+                        f"{where} has {describe_char(char)} at position {position} of "
+                        f"{describe(value)}; allowed characters: {self.allowed}"
+                    )
+        if self.choices is not None and value not in self.choices:
+            choices = ", ".join(json.dumps(c) for c in self.choices)
+            return "invalid_value", f"{where} must be one of {choices}; got {describe(value)}"
+        if self._regex is not None and self._regex.fullmatch(value) is None:
+            return "invalid_value", f"{where} must be {self.allowed}; got {describe(value)}"
+        return None
+
+    def _length_wording(self) -> str:
+        if self.min_length is not None and self.max_length is not None:
+            return f"{self.min_length} to {self.max_length} characters long"
+        return f"at most {self.max_length} characters long"
+
+
+_DISPLAY_LIMIT: Final = 60
+_JSON_TYPE_NAMES: Final = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
+
+
+def describe(value: object) -> str:
+    """Show a value in a message: JSON-like, truncated, with its type when that helps."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        try:
+            text = repr(value)
+        except ValueError:  # more digits than int() will print
+            return "an integer too large to print"
+        return text if len(text) <= _DISPLAY_LIMIT else f"{text[:_DISPLAY_LIMIT]}... (an integer)"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value)
+    if isinstance(value, str):
+        shown = json.dumps(value[:_DISPLAY_LIMIT], ensure_ascii=False)
+        return shown if len(value) <= _DISPLAY_LIMIT else f"{shown[:-1]}...\" (a string)"
+    kind = _JSON_TYPE_NAMES.get(type(value), f"a Python {type(value).__name__}")
+    return kind
+
+
+def describe_char(char: str) -> str:
+    """Name one character so look-alikes (full-width, Arabic-Indic digits) are plain to see."""
+    import unicodedata  # only needed on the error path
+
+    shown = json.dumps(char, ensure_ascii=False)
+    if char.isascii() and char.isprintable():
+        hint = ""
+        if char in "abcd":
+            hint = f' (DTMF letters are upper case: use "{char.upper()}")'
+        return f"{shown}{hint}"
+    name = unicodedata.name(char, "unnamed character")
+    return f"{shown} (U+{ord(char):04X} {name})"
+
+
+def _length(value: str) -> str:
+    if not value:
+        return "an empty string"
+    return f"{len(value)} characters"
