@@ -1,0 +1,211 @@
+"""The fluent, immutable builder: ``Flow("menu").play(...).collect(...)``."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any, Concatenate, Final, NoReturn, ParamSpec
+
+from attrs.exceptions import FrozenInstanceError
+
+from minivoice_flow import _wire
+from minivoice_flow._actions import (
+    ACTION_TYPES,
+    Action,
+    Collect,
+    Hangup,
+    Play,
+    Redirect,
+    SendDigits,
+    Transfer,
+)
+from minivoice_flow._diagnostics import Diagnostic, FlowError, FlowValidationError, Report
+from minivoice_flow._fields import describe
+from minivoice_flow._rules import Direction, check_steps
+
+P = ParamSpec("P")
+
+DIRECTIONS: Final = ("inbound", "outbound")
+
+
+def _builder_method(cls: Callable[P, Action]) -> Callable[Concatenate[Flow, P], Flow]:
+    """Make ``Flow.<action>(...)``: it takes exactly the action class's arguments.
+
+    The action class is the one definition of its fields, so a new field needs no edit here.
+    A bad value raises ``FlowError`` from the class's validators, located at the index the
+    action would have taken.
+    """
+
+    def method(self: Flow, /, *args: P.args, **kwargs: P.kwargs) -> Flow:
+        try:
+            action = cls(*args, **kwargs)
+        except FlowError as error:
+            raise _located(error, len(self._actions)) from None
+        return self._appended(action)
+
+    action_type: type[Action] = cls  # type: ignore[assignment]
+    signature = inspect.signature(action_type)
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    method.__name__ = action_type.kind
+    method.__qualname__ = f"Flow.{action_type.kind}"
+    method.__doc__ = f"{action_type.__doc__}\n\nAppends a ``{action_type.__name__}`` action."
+    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[self_param, *signature.parameters.values()], return_annotation="Flow"
+    )
+    return method
+
+
+def _located(error: FlowError, index: int) -> FlowError:
+    """The same error, with its pointer made absolute within the flow's actions array."""
+    diagnostics = [
+        Diagnostic(d.code, d.severity, f"/actions/{index}{d.path}", d.message)
+        for d in error.diagnostics
+    ]
+    return FlowError(str(error), diagnostics)
+
+
+class Flow:
+    """An immutable call flow: an optional name, a direction, and a tuple of actions.
+
+    Every builder method returns a new ``Flow``, so a shared prefix can be extended by many
+    flows. Field values are checked by the method that sets them; the ordering rules are
+    checked by ``check()`` and when the flow is emitted (``to_dict``, ``to_json``).
+    """
+
+    __slots__ = ("_name", "_direction", "_actions", "_report", "_json")
+
+    _name: str | None
+    _direction: Direction | None
+    _actions: tuple[Action, ...]
+    _report: Report | None
+    _json: str | None
+
+    def __init__(self, name: str | None = None, *, direction: Direction | None = None) -> None:
+        if name is not None and not isinstance(name, str):
+            _fail("invalid_type", f"Flow name must be a string or None; got {describe(name)}")
+        if direction is not None and direction not in DIRECTIONS:
+            _fail(
+                "invalid_value",
+                f'Flow direction must be "inbound", "outbound" or None; got {describe(direction)}',
+            )
+        self._init(name, direction, ())
+
+    def _init(
+        self, name: str | None, direction: Direction | None, actions: tuple[Action, ...]
+    ) -> None:
+        set_slot = object.__setattr__
+        set_slot(self, "_name", name)
+        set_slot(self, "_direction", direction)
+        set_slot(self, "_actions", actions)
+        set_slot(self, "_report", None)
+        set_slot(self, "_json", None)
+
+    def _with_actions(self, actions: tuple[Action, ...]) -> Flow:
+        new = object.__new__(Flow)
+        new._init(self._name, self._direction, actions)
+        return new
+
+    def _appended(self, action: Action) -> Flow:
+        return self._with_actions((*self._actions, action))
+
+    @property
+    def name(self) -> str | None:
+        """The flow's name: the file name on export and the step name in the journal."""
+        return self._name
+
+    @property
+    def direction(self) -> Direction | None:
+        """``"inbound"``, ``"outbound"`` or None; inbound enables the digits_to_caller rule."""
+        return self._direction
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        """The actions, as immutable IR objects."""
+        return self._actions
+
+    # One method per action, generated from the action classes.
+    play = _builder_method(Play)
+    collect = _builder_method(Collect)
+    redirect = _builder_method(Redirect)
+    transfer = _builder_method(Transfer)
+    send_digits = _builder_method(SendDigits)
+    hangup = _builder_method(Hangup)
+
+    def then(self, other: Flow | Iterable[Action]) -> Flow:
+        """A new flow: these actions followed by ``other``'s (a Flow or action objects).
+
+        The name and direction stay this flow's, so an unnamed shared prefix can be reused:
+        ``Flow("menu").then(GREETING).collect("choice")``.
+        """
+        extra = other._actions if isinstance(other, Flow) else tuple(other)
+        for offset, action in enumerate(extra):
+            if not isinstance(action, ACTION_TYPES):
+                path = f"/actions/{len(self._actions) + offset}"
+                message = f"Flow.then() takes a Flow or action objects; got {describe(action)}"
+                raise FlowError(message, [Diagnostic.error("invalid_type", path, message)])
+        return self._with_actions(self._actions + extra)
+
+    def named(self, name: str) -> Flow:
+        """The same flow under another name (the name is not part of the JSON)."""
+        return Flow(name, direction=self._direction)._with_actions(self._actions)
+
+    def check(self) -> Report:
+        """Every ordering-rule diagnostic of this flow, errors and warnings, in order."""
+        report = self._report
+        if report is None:
+            report = Report(tuple(check_steps(self._actions, self._direction)))
+            object.__setattr__(self, "_report", report)
+        return report
+
+    def to_dict(self, *, strict: bool = False) -> dict[str, Any]:
+        """The answer_url payload as plain dicts and lists; raises if the flow is invalid."""
+        self._raise_unless_valid(strict)
+        return _wire.payload_dict(self._actions)
+
+    def to_json(self, indent: int | None = None, *, strict: bool = False) -> str:
+        """The answer_url payload as JSON text (compact unless ``indent`` is given).
+
+        Raises ``FlowValidationError`` carrying every diagnostic when the flow has an error,
+        or any diagnostic at all with ``strict=True``.
+        """
+        self._raise_unless_valid(strict)
+        if indent is not None:
+            return _wire.encode(_wire.payload_dict(self._actions), indent)
+        text = self._json
+        if text is None:
+            text = _wire.encode(_wire.payload_dict(self._actions), None)
+            object.__setattr__(self, "_json", text)
+        return text
+
+    def _raise_unless_valid(self, strict: bool) -> None:
+        report = self.check()
+        if not report.passes(strict=strict):
+            subject = f"flow {self._name!r}" if self._name is not None else "flow"
+            raise FlowValidationError(report.diagnostics, subject=subject)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Flow):
+            return NotImplemented
+        return (self._name, self._direction, self._actions) == (
+            other._name,
+            other._direction,
+            other._actions,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._name, self._direction, self._actions))
+
+    def __repr__(self) -> str:
+        direction = f", direction={self._direction!r}" if self._direction else ""
+        return f"Flow({self._name!r}{direction}, actions={self._actions!r})"
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise FrozenInstanceError()
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise FrozenInstanceError()
+
+
+def _fail(code: str, message: str) -> NoReturn:
+    # The name and direction are not part of the JSON, so the pointer is the document's.
+    raise FlowError(message, [Diagnostic.error(code, "", message)])
