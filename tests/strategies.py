@@ -1,0 +1,140 @@
+"""Hypothesis strategies for flows and payloads, written from the platform model.
+
+The valid-value strategies are written out here rather than derived from the library's
+catalogue, so a property can catch a catalogue that is too strict.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from hypothesis import strategies as st
+
+from minivoice_flow import (
+    Action,
+    Collect,
+    Direction,
+    Flow,
+    Hangup,
+    Play,
+    Redirect,
+    SendDigits,
+    Transfer,
+)
+
+T = TypeVar("T")
+
+PRINTABLE_NO_SPACE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+def optional(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
+    return st.none() | strategy
+
+
+hosts = st.from_regex(r"[a-z0-9]([a-z0-9.-]{0,30}[a-z0-9])?(:[0-9]{1,5})?", fullmatch=True)
+url_tails = st.text(alphabet=PRINTABLE_NO_SPACE, max_size=80).map(lambda t: "/" + t)
+urls = st.builds(
+    lambda scheme, host, tail: f"{scheme}://{host}{tail}",
+    st.sampled_from(["http", "https", "HTTPS", "Http"]),
+    hosts,
+    st.just("") | url_tails,
+)
+e164 = st.from_regex(r"\+[1-9][0-9]{1,14}", fullmatch=True)
+sip_uris = st.builds(
+    lambda scheme, rest: f"{scheme}:{rest}",
+    st.sampled_from(["sip", "sips"]),
+    st.text(alphabet=PRINTABLE_NO_SPACE, min_size=1, max_size=40),
+)
+digits = st.text(alphabet="0123456789*#ABCDwW,", min_size=1, max_size=50)
+variables = st.from_regex(r"[a-z][a-z0-9_]{0,31}", fullmatch=True)
+
+plays = st.builds(Play, urls, loop=optional(st.integers(1, 10)))
+collects = st.builds(
+    Collect,
+    variables,
+    max_digits=optional(st.integers(1, 32)),
+    timeout_ms=optional(st.integers(1000, 60000)),
+    finish_on_key=optional(st.sampled_from(list("0123456789*#") + [""])),
+)
+redirects = st.builds(Redirect, urls, method=optional(st.sampled_from(["POST", "GET"])))
+transfers = st.builds(
+    Transfer,
+    e164 | sip_uris,
+    caller_id=optional(e164),
+    timeout_ms=optional(st.integers(5000, 120000)),
+    fallback_url=optional(urls),
+)
+send_digits = st.builds(SendDigits, digits, pause_before_ms=optional(st.integers(0, 60000)))
+hangups = st.just(Hangup())
+
+continuing_actions: st.SearchStrategy[Action] = st.one_of(
+    plays, collects, transfers, send_digits
+)
+terminal_actions: st.SearchStrategy[Action] = st.one_of(redirects, hangups)
+any_actions: st.SearchStrategy[Action] = st.one_of(continuing_actions, terminal_actions)
+
+names = optional(st.from_regex(r"[a-z][a-z0-9_-]{0,20}", fullmatch=True))
+_DIRECTIONS: list[Direction | None] = [None, "inbound", "outbound"]
+directions = st.sampled_from(_DIRECTIONS)
+
+
+@st.composite
+def valid_flows(draw: st.DrawFn) -> Flow:
+    """Flows with no errors (warnings allowed): 1 to 100 actions, a terminal one only last."""
+    body = draw(st.lists(continuing_actions, max_size=30))
+    end = draw(st.lists(terminal_actions, max_size=1))
+    if not body and not end:
+        end = [Hangup()]
+    flow = Flow(draw(names), direction=draw(directions))
+    return flow.then([*body, *end])
+
+
+@st.composite
+def any_flows(draw: st.DrawFn) -> Flow:
+    """Flows that may break any ordering rule (empty, unreachable, too many actions)."""
+    actions = draw(st.lists(any_actions, max_size=12))
+    if actions and draw(st.integers(0, 19)) == 0:  # now and then, over the 100 limit
+        actions = actions * (100 // len(actions) + 1)
+    return Flow(draw(names), direction=draw(directions)).then(actions)
+
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+)
+json_values: st.SearchStrategy[Any] = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+field_names = st.sampled_from(
+    [
+        "url", "loop", "variable", "max_digits", "timeout_ms", "finish_on_key", "method",
+        "to", "caller_id", "fallback_url", "digits", "pause_before_ms", "bogus", "",
+    ]
+)
+action_names = st.sampled_from(
+    ["play", "collect", "redirect", "transfer", "send_digits", "hangup", "dance", "Play", ""]
+)
+
+
+@st.composite
+def near_payloads(draw: st.DrawFn) -> Any:
+    """Payloads shaped like answer_url responses, with fields and shapes mutated at random."""
+    actions: list[Any] = []
+    for _ in range(draw(st.integers(0, 6))):
+        shape = draw(st.integers(0, 9))
+        if shape == 0:
+            actions.append(draw(json_values))
+        else:
+            fields = draw(st.dictionaries(field_names, json_scalars | json_values, max_size=4))
+            actions.append({draw(action_names): fields})
+    payload: dict[str, Any] = {"actions": actions}
+    if draw(st.integers(0, 9)) == 0:
+        payload[draw(st.text(max_size=5))] = draw(json_values)
+    return payload
+
