@@ -1,0 +1,71 @@
+"""The ``minivoice-flow`` command.
+
+Each subcommand is a module of this package with ``configure(parser)`` and ``run(args) -> int``.
+Only the chosen subcommand's module is imported, so ``--help`` and every command start fast
+and never load what they do not use (jinja2 above all).
+
+Exit codes: 0 ok, 1 invalid input or stale output, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Final, Protocol
+
+#: name -> (module, one-line help). Add a subcommand here and in its own module.
+COMMANDS: Final[dict[str, tuple[str, str]]] = {}
+
+EXIT_OK: Final = 0
+EXIT_INVALID: Final = 1
+EXIT_USAGE: Final = 2
+
+
+class Command(Protocol):
+    """What a subcommand module provides."""
+
+    def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def make_parser(chosen: str | None) -> argparse.ArgumentParser:
+    """The parser; only ``chosen``'s module is imported to add its arguments."""
+    parser = argparse.ArgumentParser(
+        prog="minivoice-flow",
+        description="Build, check and export MiniVoice call flows.",
+        epilog="Exit codes: 0 ok, 1 invalid input or stale output, 2 usage error.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, summary) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=summary, description=summary)
+        if name == chosen:
+            module: Command = importlib.import_module(module_name)
+            module.configure(sub)
+            sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in arguments if not a.startswith("-")), None)
+    parser = make_parser(chosen if chosen in COMMANDS else None)
+    args = parser.parse_args(arguments)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    code: int = args.run(args)
+    return code
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("minivoice-flow")
+    except PackageNotFoundError:
+        return "unknown"
