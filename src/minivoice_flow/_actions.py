@@ -8,7 +8,8 @@ stubs are all derived from these classes.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final
+from collections.abc import Callable
+from typing import Any, ClassVar, Final, NamedTuple
 
 import attrs
 from attrs import field, frozen
@@ -31,38 +32,49 @@ _URL_WORDS: Final = (
 )
 
 
-def _meta(spec: FieldSpec) -> dict[str, FieldSpec]:
-    return {SPEC: spec}
+def _defined_by(spec: FieldSpec) -> dict[str, Any]:
+    """The attrs ``field()`` arguments that make ``spec`` the definition of a field.
+
+    The spec goes in the field's metadata (for the catalogue), its check becomes the field's
+    validator, and integer fields get a converter that reads ``2000.0`` as 2000.
+    """
+    arguments: dict[str, Any] = {"validator": _validator(spec), "metadata": {SPEC: spec}}
+    if spec.json_type == "integer":
+        arguments["converter"] = _whole_number
+    return arguments
 
 
-def _url(doc: str) -> dict[str, FieldSpec]:
-    return _meta(
+def _url(doc: str) -> dict[str, Any]:
+    return _defined_by(
         FieldSpec(
             "string", doc, allowed=_URL_WORDS, max_length=L.MAX_URL_LENGTH, pattern=URL_PATTERN
         )
     )
 
 
-def _check(instance: _Action, attribute: attrs.Attribute[Any], value: object) -> None:
-    """attrs validator: apply the field's spec; ``None`` means "unset" for optional fields."""
-    if value is None and attribute.default is None:
-        return
-    spec: FieldSpec = attribute.metadata[SPEC]
-    problem = spec.check(f"{instance.kind}.{attribute.name}", value)
-    if problem is not None:
-        code, message = problem
-        path = f"/{instance.kind}/{attribute.name}"
-        raise FlowError(message, [Diagnostic.error(code, path, message)])
+def _validator(spec: FieldSpec) -> Callable[[_Action, attrs.Attribute[Any], object], None]:
+    """An attrs validator applying ``spec``; ``None`` means "unset" for an optional field."""
+    accepts = spec.accepts
+
+    def validate(instance: _Action, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None:  # unset, for an optional field
+            if attribute.default is None:
+                return
+        elif accepts(value):
+            return
+        problem = spec.check(f"{instance.kind}.{attribute.name}", value)
+        if problem is not None:
+            code, message = problem
+            path = f"/{instance.kind}/{attribute.name}"
+            raise FlowError(message, [Diagnostic.error(code, path, message)])
+
+    return validate
 
 
-def _whole_number(value: int | None) -> int | None:
-    """Converter: ``2000.0`` (as JSON may carry it) is the whole number 2000.
-
-    Typed for what callers should pass; at run time anything else is left for the validator.
-    """
-    given: object = value
-    if isinstance(given, float) and given.is_integer():
-        return int(given)
+def _whole_number(value: object) -> object:
+    """Converter: ``2000.0`` (as JSON may carry it) is the whole number 2000."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -87,14 +99,12 @@ class Play(_Action):
     kind: ClassVar[str] = "play"
 
     url: str = field(
-        validator=_check, metadata=_url("Address of the audio file (WAV or MP3) to play.")
+        **_url("Address of the audio file (WAV or MP3) to play.")
     )
     loop: int | None = field(
         default=None,
         kw_only=True,
-        converter=_whole_number,
-        validator=_check,
-        metadata=_meta(
+        **_defined_by(
             FieldSpec(
                 "integer",
                 "How many times to play the file.",
@@ -113,8 +123,7 @@ class Collect(_Action):
     kind: ClassVar[str] = "collect"
 
     variable: str = field(
-        validator=_check,
-        metadata=_meta(
+        **_defined_by(
             FieldSpec(
                 "string",
                 "Name the keys pressed are stored under in the call's variables.",
@@ -129,9 +138,7 @@ class Collect(_Action):
     max_digits: int | None = field(
         default=None,
         kw_only=True,
-        converter=_whole_number,
-        validator=_check,
-        metadata=_meta(
+        **_defined_by(
             FieldSpec(
                 "integer",
                 "Stop after this many keys.",
@@ -143,9 +150,7 @@ class Collect(_Action):
     timeout_ms: int | None = field(
         default=None,
         kw_only=True,
-        converter=_whole_number,
-        validator=_check,
-        metadata=_meta(
+        **_defined_by(
             FieldSpec(
                 "integer",
                 "Stop when no key is pressed for this long.",
@@ -159,8 +164,7 @@ class Collect(_Action):
     finish_on_key: str | None = field(
         default=None,
         kw_only=True,
-        validator=_check,
-        metadata=_meta(
+        **_defined_by(
             FieldSpec(
                 "string",
                 "Key that ends the input (it is not stored); empty for none.",
@@ -180,14 +184,12 @@ class Redirect(_Action):
     terminal: ClassVar[bool] = True
 
     url: str = field(
-        validator=_check,
-        metadata=_url("Address to request; it receives the call and its variables."),
+        **_url("Address to request; it receives the call and its variables."),
     )
     method: str | None = field(
         default=None,
         kw_only=True,
-        validator=_check,
-        metadata=_meta(
+        **_defined_by(
             FieldSpec(
                 "string",
                 "HTTP method of the request.",
@@ -206,8 +208,7 @@ class Transfer(_Action):
     kind: ClassVar[str] = "transfer"
 
     to: str = field(
-        validator=_check,
-        metadata=_meta(
+        **_defined_by(
             FieldSpec(
                 "string",
                 "Destination to ring.",
@@ -222,8 +223,7 @@ class Transfer(_Action):
     caller_id: str | None = field(
         default=None,
         kw_only=True,
-        validator=_check,
-        metadata=_meta(
+        **_defined_by(
             FieldSpec(
                 "string",
                 "Number shown to the destination as the caller.",
@@ -235,9 +235,7 @@ class Transfer(_Action):
     timeout_ms: int | None = field(
         default=None,
         kw_only=True,
-        converter=_whole_number,
-        validator=_check,
-        metadata=_meta(
+        **_defined_by(
             FieldSpec(
                 "integer",
                 "How long the destination may ring before the transfer counts as no answer.",
@@ -251,8 +249,7 @@ class Transfer(_Action):
     fallback_url: str | None = field(
         default=None,
         kw_only=True,
-        validator=_check,
-        metadata=_url(
+        **_url(
             "Address that serves new actions when the destination is busy, does not answer "
             "or fails; without it the call ends."
         ),
@@ -266,8 +263,7 @@ class SendDigits(_Action):
     kind: ClassVar[str] = "send_digits"
 
     digits: str = field(
-        validator=_check,
-        metadata=_meta(
+        **_defined_by(
             FieldSpec(
                 "string",
                 "Tones to send, in order; w and , wait 500 ms, W waits 1000 ms.",
@@ -281,9 +277,7 @@ class SendDigits(_Action):
     pause_before_ms: int | None = field(
         default=None,
         kw_only=True,
-        converter=_whole_number,
-        validator=_check,
-        metadata=_meta(
+        **_defined_by(
             FieldSpec(
                 "integer",
                 "Silence before the first tone, to let the far end get ready.",
@@ -317,8 +311,7 @@ ACTION_TYPES: Final[tuple[type[Action], ...]] = (
 ACTIONS_BY_KIND: Final[dict[str, type[Action]]] = {cls.kind: cls for cls in ACTION_TYPES}
 
 
-@frozen
-class FieldInfo:
+class FieldInfo(NamedTuple):
     """One field of an action as the catalogue describes it."""
 
     name: str
@@ -327,8 +320,7 @@ class FieldInfo:
     spec: FieldSpec
 
 
-@frozen
-class ActionInfo:
+class ActionInfo(NamedTuple):
     """One action as the catalogue describes it."""
 
     kind: str
@@ -338,7 +330,17 @@ class ActionInfo:
     fields: tuple[FieldInfo, ...]
 
     def field(self, name: str) -> FieldInfo:
+        """The field called ``name``."""
         return next(f for f in self.fields if f.name == name)
+
+
+def _type_name(annotation: object) -> str:
+    """``"int | None"`` for a field's type, whether attrs holds it as text or resolved."""
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return repr(annotation)
 
 
 def _describe(cls: type[Action]) -> ActionInfo:
@@ -346,7 +348,7 @@ def _describe(cls: type[Action]) -> ActionInfo:
         FieldInfo(
             name=a.name,
             required=a.default is attrs.NOTHING,
-            annotation=a.type if isinstance(a.type, str) else repr(a.type),
+            annotation=_type_name(a.type),
             spec=a.metadata[SPEC],
         )
         for a in attrs.fields(cls)

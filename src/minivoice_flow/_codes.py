@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final
-
-from attrs import frozen
+from typing import Final, NamedTuple
 
 from minivoice_flow._diagnostics import Severity
 from minivoice_flow._limits import MAX_ACTIONS, MAX_PAYLOAD_BYTES
 
 
-@frozen
-class CodeInfo:
+class CodeInfo(NamedTuple):
     """What a diagnostic code means, for people reading the reference docs."""
 
     code: str
