@@ -1,16 +1,18 @@
-"""The ordering rules: small pure functions from a sequence of actions to diagnostics.
+"""The ordering rules: small pure functions from an actions array to diagnostics.
 
-Rules see "steps": anything with a ``kind``, a ``terminal`` flag and ``given(field)``. An
-action of the IR is a step; so is a raw JSON action with field errors, because the rules must
-still judge a payload whose fields are wrong. ``None`` stands for an item that is not a
-recognisable action: it keeps its index but no rule looks at it.
+Rules see ``Steps``: the kind of every item of the array (None for an item that is not a
+recognisable action: it keeps its index but no rule looks at it) and the values given for
+its fields. Built flows and parsed JSON both become ``Steps``, so a payload whose fields are
+wrong is still judged by the same rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Final, Literal, Protocol
+import operator
+from collections.abc import Callable, Sequence
+from typing import Final, Literal
 
+from minivoice_flow._actions import CATALOGUE, Action
 from minivoice_flow._codes import CODES
 from minivoice_flow._diagnostics import Diagnostic
 from minivoice_flow._fields import describe
@@ -18,188 +20,221 @@ from minivoice_flow._limits import DTMF_PAUSE_CHARACTERS, MAX_ACTIONS
 
 Direction = Literal["inbound", "outbound"]
 
-
-class Step(Protocol):
-    """What a rule needs to know of an action."""
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def terminal(self) -> bool: ...
-
-    def given(self, name: str, /) -> object: ...
+TERMINAL_KINDS: Final = frozenset(info.kind for info in CATALOGUE if info.terminal)
+_KIND: Final = operator.attrgetter("kind")
 
 
-Steps = Sequence[Step | None]
-Rule = Callable[[Steps, Direction | None], Iterator[Diagnostic]]
+class Steps:
+    """What the rules know of an actions array."""
+
+    __slots__ = ("kinds", "reachable", "direction", "_lookup")
+
+    def __init__(
+        self,
+        kinds: Sequence[str | None],
+        lookup: Callable[[int, str], object],
+        direction: Direction | None,
+    ) -> None:
+        #: The action name of each item, or None where the item is not an action.
+        self.kinds = kinds
+        #: How many items can run: up to and including the first terminal action.
+        self.reachable = _reachable_count(kinds)
+        self.direction = direction
+        self._lookup = lookup
+
+    @classmethod
+    def of_actions(cls, actions: Sequence[Action], direction: Direction | None) -> Steps:
+        """The steps of a built flow."""
+        return cls(
+            list(map(_KIND, actions)),
+            lambda index, name: getattr(actions[index], name, None),
+            direction,
+        )
+
+    def given(self, index: int, name: str) -> object:
+        """The value given for field ``name`` of item ``index`` (None when unset)."""
+        return self._lookup(index, name)
+
+    def path(self, index: int) -> str:
+        """The JSON pointer of an item's value object (or of the item, if not an action)."""
+        kind = self.kinds[index]
+        return f"/actions/{index}" if kind is None else f"/actions/{index}/{kind}"
+
+
+Rule = Callable[[Steps], list[Diagnostic]]
+
+
+def _reachable_count(kinds: Sequence[str | None]) -> int:
+    for index, kind in enumerate(kinds):
+        if kind in TERMINAL_KINDS:
+            return index + 1
+    return len(kinds)
 
 
 def _diagnostic(code: str, path: str, message: str) -> Diagnostic:
     return Diagnostic(code, CODES[code].severity, path, message)
 
 
-def _at(index: int, step: Step) -> str:
-    return f"/actions/{index}/{step.kind}"
-
-
-def reachable_count(steps: Steps) -> int:
-    """How many steps can run: all of them up to and including the first terminal one."""
-    for index, step in enumerate(steps):
-        if step is not None and step.terminal:
-            return index + 1
-    return len(steps)
-
-
-def _reachable(steps: Steps) -> Iterator[tuple[int, Step]]:
-    for index in range(reachable_count(steps)):
-        step = steps[index]
-        if step is not None:
-            yield index, step
-
-
-def empty_actions(steps: Steps, direction: Direction | None) -> Iterator[Diagnostic]:
+def empty_actions(steps: Steps) -> list[Diagnostic]:
     """A call must be given something to do."""
-    if not steps:
-        yield _diagnostic(
+    if steps.kinds:
+        return []
+    return [
+        _diagnostic(
             "empty_actions",
             "/actions",
             "the actions array is empty; add at least one action (a flow that only ends the "
             "call is hangup())",
         )
+    ]
 
 
-def too_many_actions(steps: Steps, direction: Direction | None) -> Iterator[Diagnostic]:
+def too_many_actions(steps: Steps) -> list[Diagnostic]:
     """The platform runs at most MAX_ACTIONS actions from one response."""
-    if len(steps) > MAX_ACTIONS:
-        yield _diagnostic(
+    count = len(steps.kinds)
+    if count <= MAX_ACTIONS:
+        return []
+    return [
+        _diagnostic(
             "too_many_actions",
             "/actions",
-            f"the actions array has {len(steps)} actions; at most {MAX_ACTIONS} are allowed: "
+            f"the actions array has {count} actions; at most {MAX_ACTIONS} are allowed: "
             "end the first part with a redirect to a URL that serves the rest",
         )
+    ]
 
 
-def unreachable_action(steps: Steps, direction: Direction | None) -> Iterator[Diagnostic]:
+def unreachable_action(steps: Steps) -> list[Diagnostic]:
     """Actions after the first terminal action never run."""
-    end = reachable_count(steps)
-    if end == len(steps):
-        return
-    terminal = steps[end - 1]
-    assert terminal is not None
-    for index in range(end, len(steps)):
-        step = steps[index]
-        path = f"/actions/{index}" if step is None else _at(index, step)
-        what = "this action" if step is None else step.kind
-        yield _diagnostic(
+    end = steps.reachable
+    if end == len(steps.kinds):
+        return []
+    terminal = steps.kinds[end - 1]
+    return [
+        _diagnostic(
             "unreachable_action",
-            path,
-            f"{what} never runs: it comes after {terminal.kind} at /actions/{end - 1}, which "
-            f"ends the actions array; remove it or move it before the {terminal.kind}",
+            steps.path(index),
+            f"{steps.kinds[index] or 'this action'} never runs: it comes after {terminal} at "
+            f"/actions/{end - 1}, which ends the actions array; remove it or move it before "
+            f"the {terminal}",
         )
+        for index in range(end, len(steps.kinds))
+    ]
 
 
-def collect_without_prompt(steps: Steps, direction: Direction | None) -> Iterator[Diagnostic]:
+def collect_without_prompt(steps: Steps) -> list[Diagnostic]:
     """Each collect should be preceded by a play telling the caller what to press."""
+    found = []
     prompted = False
-    for index, step in _reachable(steps):
-        if step.kind == "play":
+    for index in range(steps.reachable):
+        kind = steps.kinds[index]
+        if kind == "play":
             prompted = True
-        elif step.kind == "collect":
+        elif kind == "collect":
             if not prompted:
-                yield _diagnostic(
-                    "collect_without_prompt",
-                    _at(index, step),
-                    f"collect {_variable(step)} has no play before it, so the caller is not "
-                    "told what to press; add a play prompt just before it",
+                found.append(
+                    _diagnostic(
+                        "collect_without_prompt",
+                        steps.path(index),
+                        f"collect {_variable(steps, index)} has no play before it, so the "
+                        "caller is not told what to press; add a play prompt just before it",
+                    )
                 )
             prompted = False
+    return found
 
 
-def input_not_forwarded(steps: Steps, direction: Direction | None) -> Iterator[Diagnostic]:
+def input_not_forwarded(steps: Steps) -> list[Diagnostic]:
     """Collected digits reach the application only through a later redirect."""
-    end = reachable_count(steps)
-    last = steps[end - 1] if end else None
-    if last is not None and last.kind == "redirect":
-        return
-    for index, step in _reachable(steps):
-        if step.kind == "collect":
-            yield _diagnostic(
-                "input_not_forwarded",
-                _at(index, step),
-                f"collect {_variable(step)} stores the caller's keys but no redirect follows "
-                "it, so your application never sees them; end the array with a redirect to "
-                "the URL that acts on the input",
-            )
+    end = steps.reachable
+    if end and steps.kinds[end - 1] == "redirect":
+        return []
+    return [
+        _diagnostic(
+            "input_not_forwarded",
+            steps.path(index),
+            f"collect {_variable(steps, index)} stores the caller's keys but no redirect "
+            "follows it, so your application never sees them; end the array with a redirect "
+            "to the URL that acts on the input",
+        )
+        for index in range(end)
+        if steps.kinds[index] == "collect"
+    ]
 
 
-def transfer_before_decision(steps: Steps, direction: Direction | None) -> Iterator[Diagnostic]:
+def transfer_before_decision(steps: Steps) -> list[Diagnostic]:
     """A transfer after a collect was decided before the application saw the input."""
+    kinds = steps.kinds
+    found = []
     collected = False
-    for index, step in _reachable(steps):
-        if step.kind == "collect":
+    for index in range(steps.reachable):
+        if kinds[index] == "collect":
             collected = True
-        elif step.kind == "transfer" and collected:
-            yield _diagnostic(
-                "transfer_before_decision",
-                _at(index, step),
-                f"transfer to {_shown(step.given('to'))} comes after a collect in the same "
-                "array, so its destination was fixed before your application saw the input; "
-                "redirect after the collect and return the transfer from that URL",
+        elif kinds[index] == "transfer" and collected:
+            found.append(
+                _diagnostic(
+                    "transfer_before_decision",
+                    steps.path(index),
+                    f"transfer to {_shown(steps.given(index, 'to'))} comes after a collect in "
+                    "the same array, so its destination was fixed before your application saw "
+                    "the input; redirect after the collect and return the transfer from that URL",
+                )
             )
+    return found
 
 
-def transfer_without_fallback(
-    steps: Steps, direction: Direction | None
-) -> Iterator[Diagnostic]:
+def transfer_without_fallback(steps: Steps) -> list[Diagnostic]:
     """Without a fallback_url, a busy or unanswered destination ends the call."""
-    for index, step in _reachable(steps):
-        if step.kind == "transfer" and step.given("fallback_url") is None:
-            yield _diagnostic(
-                "transfer_without_fallback",
-                _at(index, step),
-                f"transfer to {_shown(step.given('to'))} has no fallback_url, so a busy, "
-                "unanswered or failed destination ends the call; set fallback_url to a URL "
-                "that serves what to do instead",
-            )
+    return [
+        _diagnostic(
+            "transfer_without_fallback",
+            steps.path(index),
+            f"transfer to {_shown(steps.given(index, 'to'))} has no fallback_url, so a busy, "
+            "unanswered or failed destination ends the call; set fallback_url to a URL that "
+            "serves what to do instead",
+        )
+        for index in range(steps.reachable)
+        if steps.kinds[index] == "transfer" and steps.given(index, "fallback_url") is None
+    ]
 
 
-def digits_too_early(steps: Steps, direction: Direction | None) -> Iterator[Diagnostic]:
+def digits_too_early(steps: Steps) -> list[Diagnostic]:
     """Digits sent the instant a transfer answers usually arrive before the far end listens."""
-    previous: Step | None = None
-    for index in range(reachable_count(steps)):
-        step = steps[index]
-        if (
-            step is not None
-            and step.kind == "send_digits"
-            and previous is not None
-            and previous.kind == "transfer"
-            and not _pauses(step)
-        ):
-            yield _diagnostic(
-                "digits_too_early",
-                _at(index, step),
-                "send_digits starts the moment the transfer is answered, before most systems "
-                "listen; set pause_before_ms (2000 is a common start) or begin the digits "
-                "with w",
-            )
-        previous = step
+    kinds = steps.kinds
+    return [
+        _diagnostic(
+            "digits_too_early",
+            steps.path(index),
+            "send_digits starts the moment the transfer is answered, before most systems "
+            "listen; set pause_before_ms (2000 is a common start) or begin the digits with w",
+        )
+        for index in range(1, steps.reachable)
+        if kinds[index] == "send_digits"
+        and kinds[index - 1] == "transfer"
+        and not _pauses(steps, index)
+    ]
 
 
-def digits_to_caller(steps: Steps, direction: Direction | None) -> Iterator[Diagnostic]:
+def digits_to_caller(steps: Steps) -> list[Diagnostic]:
     """In an inbound call, digits before any transfer go to the caller."""
-    if direction != "inbound":
-        return
-    for index, step in _reachable(steps):
-        if step.kind == "transfer":
-            return
-        if step.kind == "send_digits":
-            yield _diagnostic(
-                "digits_to_caller",
-                _at(index, step),
-                "in an inbound flow this send_digits comes before any transfer, so the tones "
-                "go to the caller, not to another phone system; move it after the transfer",
+    if steps.direction != "inbound":
+        return []
+    found = []
+    for index in range(steps.reachable):
+        kind = steps.kinds[index]
+        if kind == "transfer":
+            break
+        if kind == "send_digits":
+            found.append(
+                _diagnostic(
+                    "digits_to_caller",
+                    steps.path(index),
+                    "in an inbound flow this send_digits comes before any transfer, so the "
+                    "tones go to the caller, not to another phone system; move it after the "
+                    "transfer",
+                )
             )
+    return found
 
 
 #: Every rule, in the order their diagnostics are listed for one action.
@@ -216,10 +251,27 @@ RULES: Final[tuple[Rule, ...]] = (
 )
 
 
-def check_steps(steps: Steps, direction: Direction | None) -> list[Diagnostic]:
+#: The action a rule looks for: it cannot fire on an array without one, so it is not run.
+_LOOKS_FOR: Final[dict[Rule, str]] = {
+    collect_without_prompt: "collect",
+    input_not_forwarded: "collect",
+    transfer_before_decision: "transfer",
+    transfer_without_fallback: "transfer",
+    digits_too_early: "transfer",
+    digits_to_caller: "send_digits",
+}
+_PLAN: Final = tuple((_LOOKS_FOR.get(rule), rule) for rule in RULES)
+
+
+def check_steps(steps: Steps) -> list[Diagnostic]:
     """Run every rule; diagnostics come whole-document first, then by action index."""
-    found = [d for rule in RULES for d in rule(steps, direction)]
-    found.sort(key=document_order)
+    present = set(steps.kinds)
+    found: list[Diagnostic] = []
+    for looks_for, rule in _PLAN:
+        if looks_for is None or looks_for in present:
+            found += rule(steps)
+    if len(found) > 1:
+        found.sort(key=document_order)
     return found
 
 
@@ -229,20 +281,20 @@ def document_order(diagnostic: Diagnostic) -> int:
     if not path.startswith("/actions/"):
         return -1
     index, _, _ = path[len("/actions/") :].partition("/")
-    return int(index)
+    return int(index) if index.isascii() and index.isdigit() else -1
 
 
-def _pauses(step: Step) -> bool:
+def _pauses(steps: Steps, index: int) -> bool:
     """Whether a send_digits waits before its first tone (a bad value counts as set)."""
-    pause = step.given("pause_before_ms")
+    pause = steps.given(index, "pause_before_ms")
     if pause is not None and not (type(pause) in (int, float) and pause == 0):
         return True
-    digits = step.given("digits")
+    digits = steps.given(index, "digits")
     return isinstance(digits, str) and digits != "" and digits[0] in DTMF_PAUSE_CHARACTERS
 
 
-def _variable(step: Step) -> str:
-    return _shown(step.given("variable"))
+def _variable(steps: Steps, index: int) -> str:
+    return _shown(steps.given(index, "variable"))
 
 
 def _shown(value: object) -> str:
