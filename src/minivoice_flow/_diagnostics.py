@@ -70,10 +70,20 @@ class Report:
 
     def passes(self, *, strict: bool = False) -> bool:
         """Whether the flow may be emitted: no errors, and no warnings either if ``strict``."""
-        return not self.diagnostics if strict else self.ok
+        if not self.diagnostics:  # the usual case, answered without looking further
+            return True
+        return False if strict else self.ok
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "diagnostics": [d.to_dict() for d in self.diagnostics]}
+
+
+_EMPTY_REPORT: Final = Report()
+
+
+def report_of(diagnostics: Sequence[Diagnostic]) -> Report:
+    """A Report of ``diagnostics``; the clean one is shared, as most reports are clean."""
+    return Report(tuple(diagnostics)) if diagnostics else _EMPTY_REPORT
 
 
 class FlowError(ValueError):

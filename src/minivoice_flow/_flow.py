@@ -19,9 +19,15 @@ from minivoice_flow._actions import (
     SendDigits,
     Transfer,
 )
-from minivoice_flow._diagnostics import Diagnostic, FlowError, FlowValidationError, Report
+from minivoice_flow._diagnostics import (
+    Diagnostic,
+    FlowError,
+    FlowValidationError,
+    Report,
+    report_of,
+)
 from minivoice_flow._fields import describe
-from minivoice_flow._rules import Direction, check_steps
+from minivoice_flow._rules import Direction, Steps, check_steps
 
 P = ParamSpec("P")
 
@@ -41,7 +47,11 @@ def _builder_method(cls: Callable[P, Action]) -> Callable[Concatenate[Flow, P], 
             action = cls(*args, **kwargs)
         except FlowError as error:
             raise _located(error, len(self._actions)) from None
-        return self._appended(action)
+        # _with_actions, inlined: this is the hottest path there is.
+        new = _new_flow(Flow)
+        _set_head(new, self._head)
+        _set_actions(new, (*self._actions, action))
+        return new
 
     action_type: type[Action] = cls  # type: ignore[assignment]
     signature = inspect.signature(action_type)
@@ -72,13 +82,14 @@ class Flow:
     checked by ``check()`` and when the flow is emitted (``to_dict``, ``to_json``).
     """
 
-    __slots__ = ("_name", "_direction", "_actions", "_report", "_json")
+    # _head is (name, direction), shared by every flow derived from this one; _report and
+    # _json are caches, left unset until first needed.
+    __slots__ = ("_head", "_actions", "_report", "_json")
 
-    _name: str | None
-    _direction: Direction | None
+    _head: tuple[str | None, Direction | None]
     _actions: tuple[Action, ...]
-    _report: Report | None
-    _json: str | None
+    _report: Report
+    _json: str
 
     def __init__(self, name: str | None = None, *, direction: Direction | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -88,35 +99,24 @@ class Flow:
                 "invalid_value",
                 f'Flow direction must be "inbound", "outbound" or None; got {describe(direction)}',
             )
-        self._init(name, direction, ())
-
-    def _init(
-        self, name: str | None, direction: Direction | None, actions: tuple[Action, ...]
-    ) -> None:
-        set_slot = object.__setattr__
-        set_slot(self, "_name", name)
-        set_slot(self, "_direction", direction)
-        set_slot(self, "_actions", actions)
-        set_slot(self, "_report", None)
-        set_slot(self, "_json", None)
+        _set_head(self, (name, direction))
+        _set_actions(self, ())
 
     def _with_actions(self, actions: tuple[Action, ...]) -> Flow:
-        new = object.__new__(Flow)
-        new._init(self._name, self._direction, actions)
+        new = _new_flow(Flow)
+        _set_head(new, self._head)
+        _set_actions(new, actions)
         return new
-
-    def _appended(self, action: Action) -> Flow:
-        return self._with_actions((*self._actions, action))
 
     @property
     def name(self) -> str | None:
         """The flow's name: the file name on export and the step name in the journal."""
-        return self._name
+        return self._head[0]
 
     @property
     def direction(self) -> Direction | None:
         """``"inbound"``, ``"outbound"`` or None; inbound enables the digits_to_caller rule."""
-        return self._direction
+        return self._head[1]
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -147,14 +147,15 @@ class Flow:
 
     def named(self, name: str) -> Flow:
         """The same flow under another name (the name is not part of the JSON)."""
-        return Flow(name, direction=self._direction)._with_actions(self._actions)
+        return Flow(name, direction=self.direction)._with_actions(self._actions)
 
     def check(self) -> Report:
         """Every ordering-rule diagnostic of this flow, errors and warnings, in order."""
-        report = self._report
+        report: Report | None = getattr(self, "_report", None)
         if report is None:
-            report = Report(tuple(check_steps(self._actions, self._direction)))
-            object.__setattr__(self, "_report", report)
+            found = check_steps(Steps.of_actions(self._actions, self.direction))
+            report = report_of(found)
+            _set_report(self, report)
         return report
 
     def to_dict(self, *, strict: bool = False) -> dict[str, Any]:
@@ -171,39 +172,53 @@ class Flow:
         self._raise_unless_valid(strict)
         if indent is not None:
             return _wire.encode(_wire.payload_dict(self._actions), indent)
-        text = self._json
-        if text is None:
-            text = _wire.encode(_wire.payload_dict(self._actions), None)
-            object.__setattr__(self, "_json", text)
+        text: str | None = getattr(self, "_json", None)
+        if text is None:  # a Flow never changes, so its JSON can be kept
+            text = _wire.payload_json(self._actions)
+            _set_json(self, text)
         return text
 
     def _raise_unless_valid(self, strict: bool) -> None:
         report = self.check()
         if not report.passes(strict=strict):
-            subject = f"flow {self._name!r}" if self._name is not None else "flow"
+            name = self.name
+            subject = f"flow {name!r}" if name is not None else "flow"
             raise FlowValidationError(report.diagnostics, subject=subject)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Flow):
             return NotImplemented
-        return (self._name, self._direction, self._actions) == (
-            other._name,
-            other._direction,
-            other._actions,
-        )
+        return self._head == other._head and self._actions == other._actions
 
     def __hash__(self) -> int:
-        return hash((self._name, self._direction, self._actions))
+        return hash((self._head, self._actions))
 
     def __repr__(self) -> str:
-        direction = f", direction={self._direction!r}" if self._direction else ""
-        return f"Flow({self._name!r}{direction}, actions={self._actions!r})"
+        name, direction = self._head
+        shown = f", direction={direction!r}" if direction else ""
+        return f"Flow({name!r}{shown}, actions={self._actions!r})"
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise FrozenInstanceError()
 
     def __delattr__(self, name: str) -> NoReturn:
         raise FrozenInstanceError()
+
+
+# Flow forbids attribute assignment; its own slots are filled through their descriptors,
+# which is also the quickest way (this runs for every builder call).
+def _slot_setter(name: str) -> Callable[[Flow, Any], None]:
+    descriptor: Any = vars(Flow)[name]
+    setter: Callable[[Flow, Any], None] = descriptor.__set__
+    return setter
+
+
+_new_flow = object.__new__
+_set_head = _slot_setter("_head")
+_set_actions = _slot_setter("_actions")
+_set_report = _slot_setter("_report")
+_set_json = _slot_setter("_json")
+
 
 
 def _fail(code: str, message: str) -> NoReturn:
