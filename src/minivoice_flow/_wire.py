@@ -1,13 +1,42 @@
-"""The wire format: action IR to the answer_url JSON payload."""
+"""The wire format: action IR to the answer_url JSON payload.
+
+``payload_dict`` gives plain data (through the library's cattrs converter). ``payload_json``
+writes the compact text directly: every key and the punctuation around it is fixed when the
+action classes are defined, so each action needs only its values encoded, and strings are
+escaped by the standard library's own JSON string encoder. The result is byte for byte
+``json.dumps(payload_dict(...), separators=(",", ":"))`` (a property test holds it to that)
+in about a third of the time, which matters on the request path.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from json.encoder import encode_basestring_ascii
+from typing import Any, Final
 
-from minivoice_flow._actions import Action
+from minivoice_flow._actions import CATALOGUE, Action
 from minivoice_flow._converter import action_fields
+
+# For each action class: the text that opens it, and per field (name, '"name":', encoder).
+_Plan = tuple[str, tuple[tuple[str, str, Callable[[Any], str]], ...]]
+
+
+def _plan(kind: str, fields: Iterable[tuple[str, str]]) -> _Plan:
+    encoders: dict[str, Callable[[Any], str]] = {
+        "string": encode_basestring_ascii,
+        "integer": int.__repr__,  # a plain int's text even for an int subclass
+    }
+    return (
+        '{"%s":{' % kind,
+        tuple((name, f'"{name}":', encoders[json_type]) for name, json_type in fields),
+    )
+
+
+_PLANS: Final[dict[type[Any], _Plan]] = {
+    info.type: _plan(info.kind, ((f.name, f.spec.json_type) for f in info.fields))
+    for info in CATALOGUE
+}
 
 
 def payload_dict(actions: Iterable[Action]) -> dict[str, Any]:
@@ -15,8 +44,22 @@ def payload_dict(actions: Iterable[Action]) -> dict[str, Any]:
     return {"actions": [{action.kind: action_fields(action)} for action in actions]}
 
 
-def encode(payload: dict[str, Any], indent: int | None) -> str:
-    """JSON text: compact by default; ``NaN`` can never be written."""
-    if indent is None:
-        return json.dumps(payload, separators=(",", ":"), allow_nan=False)
+def action_json(action: Action) -> str:
+    """One action as compact JSON; fields in definition order, unset ones left out."""
+    opening, fields = _PLANS[type(action)]
+    parts = []
+    for name, key, encode in fields:  # a plain loop: no comprehension frame on the hot path
+        value = getattr(action, name)
+        if value is not None:
+            parts.append(key + encode(value))
+    return opening + ",".join(parts) + "}}"
+
+
+def payload_json(actions: Sequence[Action]) -> str:
+    """The compact JSON text of the payload."""
+    return '{"actions":[' + ",".join(map(action_json, actions)) + "]}"
+
+
+def encode(payload: dict[str, Any], indent: int) -> str:
+    """Indented JSON text, for people; ``NaN`` can never be written."""
     return json.dumps(payload, indent=indent, allow_nan=False)
