@@ -8,17 +8,18 @@ here raises for bad content: every problem becomes a diagnostic.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Final
 
-from minivoice_flow._actions import CATALOGUE_BY_KIND, ActionInfo
+from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND
 from minivoice_flow._converter import structure_action
-from minivoice_flow._diagnostics import Diagnostic, FlowValidationError, Report
+from minivoice_flow._diagnostics import Diagnostic, FlowValidationError, Report, report_of
 from minivoice_flow._fields import describe
 from minivoice_flow._flow import Flow
 from minivoice_flow._limits import MAX_PAYLOAD_BYTES
-from minivoice_flow._rules import Direction, Step, check_steps, document_order
+from minivoice_flow._rules import Direction, Steps, check_steps, document_order
 
 _BOM: Final = "\ufeff"
 _ACTION_NAMES: Final = ", ".join(CATALOGUE_BY_KIND)
@@ -30,7 +31,7 @@ def validate(payload: object, *, direction: Direction | None = None) -> Report:
     Never raises for bad content. ``direction="inbound"`` enables the digits_to_caller rule.
     """
     diagnostics, _ = _diagnose(payload, direction)
-    return Report(tuple(diagnostics))
+    return report_of(diagnostics)
 
 
 def parse(
@@ -46,7 +47,7 @@ def parse(
     diagnostic, with ``strict=True``). ``name`` and ``direction`` are not part of the JSON.
     """
     diagnostics, data = _diagnose(payload, direction)
-    report = Report(tuple(diagnostics))
+    report = report_of(diagnostics)
     if not report.passes(strict=strict):
         raise FlowValidationError(report.diagnostics, subject="payload")
     actions = []
@@ -59,13 +60,17 @@ def parse(
 def _diagnose(payload: object, direction: Direction | None) -> tuple[list[Diagnostic], Any]:
     """All diagnostics of a payload, in document order, and the decoded data."""
     found: list[Diagnostic] = []
-    data = _load(payload, found)
+    data, text = _load(payload, found)
     if data is _UNREADABLE:
         return found, None
-    steps = _walk_payload(data, found)
+    walk = _Walk(found)
+    steps = walk.payload(data, direction)
+    if text is not None and not _keys_surely_unique(text, walk):
+        found += _duplicates(_decode_marking_repeats(text))
     if steps is not None:
-        found.extend(check_steps(steps, direction))
-    found.sort(key=document_order)
+        found += check_steps(steps)
+    if len(found) > 1:
+        found.sort(key=document_order)
     return found, data
 
 
@@ -79,77 +84,53 @@ class _Rejected(Exception):
     """A reason the text cannot be read as JSON (internal: becomes malformed_json)."""
 
 
-class _DuplicateKeys(dict[str, Any]):
-    """A decoded JSON object in which some key appeared more than once."""
+def _load(payload: object, found: list[Diagnostic]) -> tuple[Any, str | None]:
+    """The decoded data and the text it came from (None for an already-parsed object).
 
-    repeated: dict[str, int]
-
-
-def _load(payload: object, found: list[Diagnostic]) -> Any:
-    """Decode ``payload`` to JSON data, or append why it cannot be read and return _UNREADABLE.
-
-    A text with repeated keys is still read: its duplicate_key diagnostics are appended and
-    the walk goes on.
+    When the payload cannot be read, appends why and gives ``_UNREADABLE`` as the data.
     """
+    if isinstance(payload, str):
+        size = _size_over_limit(payload)
+        if size is not None:
+            found.append(_too_large(size, "bytes of UTF-8"))
+            return _UNREADABLE, None
+        return _loads(payload, found), payload
     if isinstance(payload, (bytes, bytearray, memoryview)):
         raw = bytes(payload)
         if len(raw) > MAX_PAYLOAD_BYTES:
             found.append(_too_large(len(raw), "bytes"))
-            return _UNREADABLE
+            return _UNREADABLE, None
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             found.append(
                 _malformed(f"the payload is not UTF-8: byte {error.start} cannot be decoded")
             )
-            return _UNREADABLE
-        return _loads(text, found)
-    if isinstance(payload, str):
-        size = _size_over_limit(payload)
-        if size is not None:
-            found.append(_too_large(size, "bytes of UTF-8"))
-            return _UNREADABLE
-        return _loads(payload, found)
-    return _check_parsed(payload, found)
+            return _UNREADABLE, None
+        return _loads(text, found), text
+    return _check_parsed(payload, found), None
 
 
 def _loads(text: str, found: list[Diagnostic]) -> Any:
     if text.startswith(_BOM):
         found.append(_malformed("the payload starts with a byte order mark; send UTF-8 without one"))
         return _UNREADABLE
-    repeated: list[_DuplicateKeys] = []
-
-    def pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(pairs)
-        if len(obj) == len(pairs):
-            return obj
-        marked = _DuplicateKeys(obj)
-        counts = Counter(key for key, _ in pairs)
-        marked.repeated = {key: n for key, n in counts.items() if n > 1}
-        repeated.append(marked)
-        return marked
-
-    try:
-        data = json.loads(
-            text,
-            object_pairs_hook=pairs_to_dict,
-            parse_constant=_reject_constant,
-            parse_int=_integer,
-        )
-    except json.JSONDecodeError as error:
-        found.append(
-            _malformed(f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})")
-        )
+    for decoder in (_DECODER, _DECODER_FOR_HUGE_INTEGERS):
+        try:
+            return decoder.decode(text)
+        except json.JSONDecodeError as error:
+            message = f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+        except _Rejected as error:
+            message = str(error)
+        except RecursionError:
+            message = "the JSON is nested too deeply to read"
+        except ValueError:
+            # An integer literal with more digits than int() reads. It is still JSON (and out
+            # of every range): read the text again, taking such literals as huge numbers.
+            continue
+        found.append(_malformed(message))
         return _UNREADABLE
-    except _Rejected as error:
-        found.append(_malformed(str(error)))
-        return _UNREADABLE
-    except RecursionError:
-        found.append(_malformed("the JSON is nested too deeply to read"))
-        return _UNREADABLE
-    if repeated:
-        found.extend(_duplicates(data))
-    return data
+    raise AssertionError("the second decoder reads every integer")
 
 
 def _reject_constant(name: str) -> Any:
@@ -162,6 +143,62 @@ def _integer(digits: str) -> int:
         return int(digits)
     except ValueError:
         return -(10**4400) if digits.startswith("-") else 10**4400
+
+
+# Made once: building a decoder costs more than decoding a typical payload.
+_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+_DECODER_FOR_HUGE_INTEGERS: Final = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_int=_integer
+)
+
+
+# Repeated keys. json keeps the last value of a repeated key without a word, and finding
+# repeats means a Python call for every object decoded, which would double the cost of
+# validate(). So a cheap test comes first, and proves most texts free of repeats.
+
+_SPACE_BEFORE_COLON: Final = re.compile(r'"[ \t\n\r]+:')
+
+
+def _keys_surely_unique(text: str, walk: _Walk) -> bool:
+    """True when ``text`` cannot hold a repeated key (False means "look closer").
+
+    If the text has no escaped quote and no white space between a key and its colon, each
+    '":' in it closes a key, so their count is the number of keys written. The walk counted
+    the keys left after decoding in every object; a repeated key makes that count smaller.
+    """
+    return (
+        walk.complete
+        and '\\"' not in text
+        and _SPACE_BEFORE_COLON.search(text) is None
+        and text.count('":') == walk.keys
+    )
+
+
+class _DuplicateKeys(dict[str, Any]):
+    """A decoded JSON object in which some key appeared more than once."""
+
+    repeated: dict[str, int]
+
+
+def _marking_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """object_pairs_hook: a dict, marked when a key was repeated."""
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    marked = _DuplicateKeys(obj)
+    counts = Counter(key for key, _ in pairs)
+    marked.repeated = {key: n for key, n in counts.items() if n > 1}
+    return marked
+
+
+_MARKING_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_marking_repeats, parse_constant=_reject_constant, parse_int=_integer
+)
+
+
+def _decode_marking_repeats(text: str) -> Any:
+    """Decode again (the text is known to be JSON), marking the objects with repeated keys."""
+    return _MARKING_DECODER.decode(text)
 
 
 def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:
@@ -224,112 +261,164 @@ def _duplicates(data: Any) -> list[Diagnostic]:
 # Walking: decoded data to field diagnostics and rule steps.
 
 
-class _RawStep:
-    """A JSON action for the rules: its kind is known, its fields may be wrong."""
+_SPECS: Final = {
+    info.kind: {field.name: field.spec for field in info.fields} for info in CATALOGUE
+}
+#: Per action: each field's quick test (see FieldSpec.accepts), and the required names.
+_ACCEPTS: Final = {
+    info.kind: {field.name: field.spec.accepts for field in info.fields} for info in CATALOGUE
+}
+_REQUIRED: Final = {
+    info.kind: frozenset(field.name for field in info.fields if field.required)
+    for info in CATALOGUE
+}
+_NO_FIELDS: Final[Mapping[str, Any]] = {}
 
-    __slots__ = ("kind", "terminal", "_fields")
 
-    def __init__(self, info: ActionInfo, fields: Mapping[str, Any]) -> None:
-        self.kind = info.kind
-        self.terminal = info.terminal
-        self._fields = fields
+class _Walk:
+    """One pass over decoded JSON: field diagnostics, the rules' steps, and a count of keys.
 
-    def given(self, name: str, /) -> object:
-        return self._fields.get(name)
+    ``keys`` counts the entries of every object the walk looked inside; ``complete`` says
+    whether that was every object in the data (what the repeated-key test needs).
+    """
 
+    __slots__ = ("found", "keys", "complete")
 
-def _walk_payload(data: Any, found: list[Diagnostic]) -> list[Step | None] | None:
-    if not isinstance(data, dict):
-        found.append(
-            _malformed_payload(
-                "", f'the payload must be an object like {{"actions": [...]}}; got {describe(data)}'
-            )
-        )
-        return None
-    for key in data:
-        if key != "actions":
+    def __init__(self, found: list[Diagnostic]) -> None:
+        self.found = found
+        self.keys = 0
+        self.complete = True
+
+    def payload(self, data: Any, direction: Direction | None) -> Steps | None:
+        """Check the payload's shape and every field; return what the rules need, if possible."""
+        found = self.found
+        if not isinstance(data, dict):
+            self.complete = not isinstance(data, list)
             found.append(
-                Diagnostic.error(
-                    "unknown_field",
-                    f"/{_escape(key)}",
-                    f'the payload has one key, "actions"; remove {describe(key)}',
+                _malformed_payload(
+                    "",
+                    f'the payload must be an object like {{"actions": [...]}}; got {describe(data)}',
                 )
             )
-    if "actions" not in data:
-        found.append(_malformed_payload("", 'the payload has no "actions" key'))
-        return None
-    actions = data["actions"]
-    if not isinstance(actions, list):
-        found.append(
-            _malformed_payload(
-                "/actions", f"actions must be an array of actions; got {describe(actions)}"
+            return None
+        self.keys += len(data)
+        if len(data) != 1:
+            for key, value in data.items():
+                if key != "actions":
+                    self._not_looked_into(value)
+                    found.append(
+                        Diagnostic.error(
+                            "unknown_field",
+                            f"/{_escape(key)}",
+                            f'the payload has one key, "actions"; remove {describe(key)}',
+                        )
+                    )
+        if "actions" not in data:
+            found.append(_malformed_payload("", 'the payload has no "actions" key'))
+            return None
+        actions = data["actions"]
+        if not isinstance(actions, list):
+            self._not_looked_into(actions)
+            found.append(
+                _malformed_payload(
+                    "/actions", f"actions must be an array of actions; got {describe(actions)}"
+                )
             )
-        )
-        return None
-    return [_walk_action(index, item, found) for index, item in enumerate(actions)]
+            return None
+        kinds: list[str | None] = []
+        given: list[Mapping[str, Any]] = []
+        keys = 0
+        for index, item in enumerate(actions):
+            # The usual case inline (this loop is validate()'s hot path); every kind of
+            # trouble goes to a method of its own.
+            if isinstance(item, dict) and len(item) == 1:
+                ((kind, fields),) = item.items()
+                accepts = _ACCEPTS.get(kind)
+                if accepts is not None and isinstance(fields, dict):
+                    keys += 1 + len(fields)
+                    for key, value in fields.items():
+                        test = accepts.get(key)
+                        if test is None or not test(value):
+                            self._field(index, kind, key, value)
+                    if not _REQUIRED[kind] <= fields.keys():
+                        self._missing(index, kind, fields)
+                    kinds.append(kind)
+                    given.append(fields)
+                    continue
+            kind, fields = self._not_an_action(index, item)
+            kinds.append(kind)
+            given.append(fields)
+        self.keys += keys
+        return Steps(kinds, lambda index, name: given[index].get(name), direction)
 
-
-def _walk_action(index: int, item: Any, found: list[Diagnostic]) -> Step | None:
-    path = f"/actions/{index}"
-    if not isinstance(item, dict) or len(item) != 1:
-        found.append(Diagnostic.error("malformed_action", path, _not_one_key(item)))
-        return None
-    ((kind, fields),) = item.items()
-    info = CATALOGUE_BY_KIND.get(kind)
-    if info is None:
-        found.append(
-            Diagnostic.error(
-                "unknown_action",
-                f"{path}/{_escape(kind)}",
-                f"{describe(kind)} is not an action{_suggest(kind, CATALOGUE_BY_KIND)}; "
-                f"the actions are {_ACTION_NAMES}",
+    def _not_an_action(self, index: int, item: Any) -> tuple[str | None, Mapping[str, Any]]:
+        """An item of actions that is not a known action holding an object of fields."""
+        if not isinstance(item, dict) or len(item) != 1:
+            self._not_looked_into(item)
+            self.found.append(
+                Diagnostic.error("malformed_action", f"/actions/{index}", _not_one_key(item))
             )
-        )
-        return None
-    path = f"{path}/{kind}"
-    if not isinstance(fields, dict):
-        found.append(
+            return None, _NO_FIELDS
+        ((kind, fields),) = item.items()
+        self.keys += 1
+        self._not_looked_into(fields)
+        if kind not in _ACCEPTS:
+            self.found.append(
+                Diagnostic.error(
+                    "unknown_action",
+                    f"/actions/{index}/{_escape(kind)}",
+                    f"{describe(kind)} is not an action{_suggest(kind, _ACCEPTS)}; "
+                    f"the actions are {_ACTION_NAMES}",
+                )
+            )
+            return None, _NO_FIELDS
+        self.found.append(
             Diagnostic.error(
                 "malformed_action",
-                path,
+                f"/actions/{index}/{kind}",
                 f"the value of {kind} must be an object of its fields; got {describe(fields)}",
             )
         )
-        return _RawStep(info, {})
-    _walk_fields(info, path, fields, found)
-    return _RawStep(info, fields)
+        return kind, _NO_FIELDS
 
-
-def _walk_fields(
-    info: ActionInfo, path: str, fields: dict[str, Any], found: list[Diagnostic]
-) -> None:
-    specs = {f.name: f for f in info.fields}
-    for key, value in fields.items():
-        field = specs.get(key)
-        if field is None:
-            names = ", ".join(specs) or "none"
-            found.append(
-                Diagnostic.error(
-                    "unknown_field",
-                    f"{path}/{_escape(key)}",
-                    f"{info.kind} has no field {describe(key)}{_suggest(key, specs)}; "
-                    f"its fields are: {names}",
-                )
-            )
-            continue
-        problem = field.spec.check(f"{info.kind}.{key}", value)
+    def _field(self, index: int, kind: str, key: Any, value: Any) -> None:
+        """The slow path for one field: unknown, or a value its quick test did not accept."""
+        self._not_looked_into(value)
+        specs = _SPECS[kind]
+        spec = specs.get(key)
+        if spec is None:
+            self.found.append(_unknown_field(index, kind, key, specs))
+            return
+        problem = spec.check(f"{kind}.{key}", value)
         if problem is not None:
             code, message = problem
-            found.append(Diagnostic.error(code, f"{path}/{key}", message))
-    for field in info.fields:
-        if field.required and field.name not in fields:
-            found.append(
-                Diagnostic.error(
-                    "missing_field",
-                    f"{path}/{field.name}",
-                    f"{info.kind} needs {field.name}: {field.spec.description_of_allowed}",
+            self.found.append(Diagnostic.error(code, f"/actions/{index}/{kind}/{key}", message))
+
+    def _missing(self, index: int, kind: str, fields: Mapping[str, Any]) -> None:
+        for field in CATALOGUE_BY_KIND[kind].fields:
+            if field.required and field.name not in fields:
+                self.found.append(
+                    Diagnostic.error(
+                        "missing_field",
+                        f"/actions/{index}/{kind}/{field.name}",
+                        f"{kind} needs {field.name}: {field.spec.description_of_allowed}",
+                    )
                 )
-            )
+
+    def _not_looked_into(self, value: Any) -> None:
+        if isinstance(value, (dict, list)):
+            self.complete = False
+
+
+def _unknown_field(
+    index: int, kind: str, key: object, specs: Mapping[str, object]
+) -> Diagnostic:
+    names = ", ".join(specs) or "none"
+    return Diagnostic.error(
+        "unknown_field",
+        f"/actions/{index}/{kind}/{_escape(key)}",
+        f"{kind} has no field {describe(key)}{_suggest(key, specs)}; its fields are: {names}",
+    )
 
 
 # Messages and pointers.
