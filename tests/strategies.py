@@ -6,6 +6,7 @@ catalogue, so a property can catch a catalogue that is too strict.
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from hypothesis import strategies as st
@@ -138,3 +139,28 @@ def near_payloads(draw: st.DrawFn) -> Any:
         payload[draw(st.text(max_size=5))] = draw(json_values)
     return payload
 
+
+
+# JSON text written by hand, so that keys can repeat and white space can fall anywhere.
+
+json_separators = st.sampled_from(["", " ", "\n  ", "\t"])
+awkward_strings = st.text(alphabet='ab"\\:/ é\n', max_size=6)
+
+
+@st.composite
+def json_texts_with_repeats(draw: st.DrawFn, depth: int = 0) -> str:
+    """An object or array as JSON text; objects may repeat keys, strings hold quotes and colons."""
+    space = draw(json_separators)
+    if depth < 3 and draw(st.booleans()):
+        keys = draw(st.lists(st.sampled_from(["actions", "play", "url", "a", 'q"', "b:"]),
+                             max_size=4))
+        members = [
+            f"{json.dumps(key)}{draw(json_separators)}:{space}"
+            f"{draw(json_texts_with_repeats(depth + 1))}"
+            for key in keys
+        ]
+        return "{" + space + ("," + space).join(members) + space + "}"
+    if depth < 3 and draw(st.booleans()):
+        items = draw(st.lists(json_texts_with_repeats(depth + 1), max_size=3))
+        return "[" + ",".join(items) + "]"
+    return json.dumps(draw(awkward_strings | st.integers(-5, 5).map(str)))

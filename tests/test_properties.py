@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from minivoice_flow import Flow, FlowValidationError, Report, parse, validate
 from tests.cases import payload_of
-from tests.strategies import any_flows, json_values, near_payloads, valid_flows
+from tests.strategies import (
+    any_flows,
+    json_texts_with_repeats,
+    json_values,
+    near_payloads,
+    valid_flows,
+)
 
 
 @given(valid_flows())
@@ -112,3 +118,44 @@ def test_parse_raises_only_its_own_error(payload: Any) -> None:
     assert validate(payload).ok
     if isinstance(payload, dict):
         assert json.loads(flow.to_json()) == payload
+
+
+@given(valid_flows())
+def test_fast_json_writer_matches_the_standard_library(flow: Flow) -> None:
+    """to_json() writes its text directly; it must be json.dumps' output, byte for byte."""
+    assert flow.to_json() == json.dumps(flow.to_dict(), separators=(",", ":"))
+
+
+def _repeats_in(text: str) -> int:
+    """The oracle: (object, key) pairs that repeat, by json's own pairs hook.
+
+    Only objects still in the decoded data count: one overwritten by a later repeat of its
+    own key has no pointer left to report it at.
+    """
+
+    class Repeats(dict[str, Any]):
+        count = 0
+
+    def mark(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        obj = Repeats(pairs)
+        obj.count = len({key for key in keys if keys.count(key) > 1})
+        return obj
+
+    def total(value: Any) -> int:
+        if isinstance(value, Repeats):
+            return value.count + sum(total(v) for v in value.values())
+        if isinstance(value, list):
+            return sum(total(v) for v in value)
+        return 0
+
+    return total(json.loads(text, object_pairs_hook=mark))
+
+
+@given(json_texts_with_repeats())
+@example('{"actions":[{"play":{"url":"https://a.example/x","url":"https://a.example/y"}}]}')
+@example('{"actions":[{"play":{"url":"https://a.example/\\":","loop":1}}],"actions":[]}')
+@example('{"actions" :[{"hangup":{}}],"actions":[{"hangup":{}}]}')
+def test_every_repeated_key_is_found(text: str) -> None:
+    """validate() proves most texts free of repeats cheaply; it must never miss one."""
+    assert validate(text).codes.count("duplicate_key") == _repeats_in(text)
