@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from typing import Final, Protocol
 
 #: name -> (module, one-line help). Add a subcommand here and in its own module.
-COMMANDS: Final[dict[str, tuple[str, str]]] = {}
+COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    "validate": (
+        "minivoice_flow._cli.validate",
+        "check answer_url JSON files or standard input",
+    ),
+}
 
 EXIT_OK: Final = 0
 EXIT_INVALID: Final = 1
