@@ -17,6 +17,10 @@ from typing import Final, Protocol
 
 #: name -> (module, one-line help). Add a subcommand here and in its own module.
 COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    "build": (
+        "minivoice_flow._cli.build",
+        "export the named flows of Python modules as static JSON files",
+    ),
     "validate": (
         "minivoice_flow._cli.validate",
         "check answer_url JSON files or standard input",
