@@ -184,7 +184,11 @@ class TestExitCodes:
 
     @pytest.mark.parametrize(
         "args",
-        [["build", "flows"], ["build", "--out", "out"], ["build", "flows", "--out", "o", "--bogus"]],
+        [
+            ["build", "flows"],
+            ["build", "--out", "out"],
+            ["build", "flows", "--out", "o", "--bogus"],
+        ],
         ids=["no --out", "no PATH", "unknown option"],
     )
     def test_usage_errors_exit_2(self, tmp_path: Path, args: list[str]) -> None:
@@ -207,7 +211,9 @@ class TestExitCodes:
         ran = run_cli("build", "flows", "--out", "out", cwd=tmp_path)
         assert ran.code == 1
         line = line_of(module, "send_digits")
-        assert f"flows/typo.py:{line}: error: importing flows/typo.py failed: FlowError:" in ran.out
+        assert (
+            f"flows/typo.py:{line}: error: importing flows/typo.py failed: FlowError:" in ran.out
+        )
         assert 'has "x" at position 3' in ran.out
         assert "Traceback" not in ran.out + ran.err
         assert not (tmp_path / "out").exists()
@@ -251,7 +257,10 @@ class TestStartUp:
         ("args", "unwanted"),
         [
             (["--help"], {"minivoice_flow._cli.build", "minivoice_flow._cli.validate"}),
-            (["build", "--help"], {"minivoice_flow._cli.validate", "minivoice_flow._cli._discover"}),
+            (
+                ["build", "--help"],
+                {"minivoice_flow._cli.validate", "minivoice_flow._cli._discover"},
+            ),
             (["validate", "--help"], {"minivoice_flow._cli.build", "minivoice_flow._cli._report"}),
         ],
     )
@@ -290,8 +299,15 @@ class TestDiscovery:
     def test_siblings_import_each_other_and_same_names_in_two_directories_do_not_clash(
         self, project: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        for team, url in [("sales", "https://m.example/sales.wav"), ("help", "https://m.example/help.wav")]:
-            write_module(project / team, "_shared", f"from minivoice_flow import Flow\nHELLO = Flow().play({url!r})\n")
+        for team, url in [
+            ("sales", "https://m.example/sales.wav"),
+            ("help", "https://m.example/help.wav"),
+        ]:
+            write_module(
+                project / team,
+                "_shared",
+                f"from minivoice_flow import Flow\nHELLO = Flow().play({url!r})\n",
+            )
             write_module(
                 project / team,
                 "entry",
@@ -343,7 +359,9 @@ class TestDiscovery:
     ) -> None:
         (project / "notes.txt").write_text("hello")
         (project / "empty").mkdir()
-        code, out = build(capsys, "missing.py", "notes.txt", "empty", "no.such.module", "--out", "o")
+        code, out = build(
+            capsys, "missing.py", "notes.txt", "empty", "no.such.module", "--out", "o"
+        )
         assert code == 1
         assert "missing.py: error: no such file or directory" in out
         assert "notes.txt: error: not a Python file" in out
@@ -380,7 +398,9 @@ class TestDiscovery:
     def test_nothing_named_is_an_error_not_an_empty_build(
         self, project: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        write_module(project / "flows", "prefix", "from minivoice_flow import Flow\nP = Flow().hangup()\n")
+        write_module(
+            project / "flows", "prefix", "from minivoice_flow import Flow\nP = Flow().hangup()\n"
+        )
         (project / "out").mkdir()
         (project / "out" / "keep.json").write_text("{}")
         code, out = build(capsys, "flows", "--out", "out")
@@ -400,7 +420,11 @@ BUNDLE = """
             return iter(self.flows)
 
     BUSY = Flow("busy").play("https://m.example/busy.wav").hangup()
-    PATHS = Paths(BUSY, Flow("no_answer").play("https://m.example/na.wav").hangup(), Flow().hangup())
+    PATHS = Paths(
+        BUSY,
+        Flow("no_answer").play("https://m.example/na.wav").hangup(),
+        Flow().hangup(),
+    )
 """
 
 
@@ -413,7 +437,10 @@ class TestExportRule:
         write_module(project / "flows", "paths", BUNDLE)
         code, out = build(capsys, "flows", "--out", "out")
         assert code == 0, out
-        assert sorted(p.name for p in (project / "out").iterdir()) == ["busy.json", "no_answer.json"]
+        assert sorted(p.name for p in (project / "out").iterdir()) == [
+            "busy.json",
+            "no_answer.json",
+        ]
 
     @pytest.mark.parametrize(
         ("method", "message"),
@@ -459,7 +486,11 @@ class TestExportRule:
     def test_unsafe_names_are_refused_naming_the_rule(
         self, project: Path, capsys: pytest.CaptureFixture[str], name: str
     ) -> None:
-        write_module(project / "flows", "m", f"from minivoice_flow import Flow\nF = Flow({name!r}).hangup()\n")
+        write_module(
+            project / "flows",
+            "m",
+            f"from minivoice_flow import Flow\nF = Flow({name!r}).hangup()\n",
+        )
         code, out = build(capsys, "flows", "--out", "out")
         assert code == 1
         assert "flows/m.py:2: error: the flow name" in out
@@ -469,7 +500,11 @@ class TestExportRule:
     def test_names_differing_only_in_case_are_refused(
         self, project: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        source = "from minivoice_flow import Flow\nA = Flow('Menu').hangup()\nB = Flow('menu').hangup()\n"
+        source = """
+            from minivoice_flow import Flow
+            A = Flow("Menu").hangup()
+            B = Flow("menu").hangup()
+        """
         write_module(project / "flows", "m", source)
         code, out = build(capsys, "flows", "--out", "out")
         assert code == 1
@@ -527,12 +562,13 @@ class TestSourceLines:
         assert code == 0, out
         prompts = project / "flows" / "_prompts.py"
         expected = [
-            f'flows/menu.py:{line_of(module, "LOCAL = ")}: flow "a": warning transfer_without_fallback',
-            f'flows/menu.py:{line_of(module, "send_digits")}: flow "a": warning digits_too_early',
-            f'flows/_prompts.py:{line_of(prompts, "collect")}: flow "b": warning collect_without_prompt',
-            f'flows/menu.py:{line_of(module, "C = make()")}: flow "c": warning transfer_without_fallback',
+            (module, "LOCAL = ", 'flow "a": warning transfer_without_fallback'),
+            (module, "send_digits", 'flow "a": warning digits_too_early'),
+            (prompts, "collect", 'flow "b": warning collect_without_prompt'),
+            (module, "C = make()", 'flow "c": warning transfer_without_fallback'),
         ]
-        for line in expected:
+        for path, text, warning in expected:
+            line = f"flows/{path.name}:{line_of(path, text)}: {warning}"
             assert line in out
 
     def test_a_rebound_name_falls_back_to_the_binding_line(
@@ -569,7 +605,14 @@ class TestOutDirectory:
         assert code == 0
         assert f"removed {Path('out') / 'retired.json'}" in text
         names = sorted(p.name for p in out.iterdir())
-        assert names == [".editor.json", "goodbye.json", "has space.json", "kept.json", "menu.json", "notes.txt"]
+        assert names == [
+            ".editor.json",
+            "goodbye.json",
+            "has space.json",
+            "kept.json",
+            "menu.json",
+            "notes.txt",
+        ]
 
     def test_new_files_get_the_usual_permissions(
         self, project: Path, capsys: pytest.CaptureFixture[str]
@@ -583,10 +626,22 @@ class TestOutDirectory:
         assert code == 0
         assert stat.S_IMODE((project / "out" / "menu.json").stat().st_mode) == 0o644
 
-    def test_out_must_be_a_directory(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_out_must_be_a_directory(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         write_module(project / "flows", "menu", GOOD)
         (project / "out").write_text("a file")
         code, out = build(capsys, "flows", "--out", "out")
         assert code == 1
         assert "out: error: --out must be a directory" in out
         assert (project / "out").read_text() == "a file"
+
+    def test_an_out_directory_that_cannot_be_made_is_reported(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        write_module(project / "flows", "menu", GOOD)
+        (project / "afile").write_text("a file")
+        code, out = build(capsys, "flows", "--out", "afile/out")
+        assert code == 1
+        assert "afile/out: error: cannot write the flow files: a part of the path is not a" in out
+        assert "Traceback" not in out

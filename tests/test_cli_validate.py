@@ -22,9 +22,12 @@ from minivoice_flow._cli import main
 from minivoice_flow._cli import validate as validate_command
 from tests.cli import run_cli
 
-GOOD = Flow().transfer(
-    "+15551230002", fallback_url="https://app.example.com/busy"
-).send_digits("1234#", pause_before_ms=2000).to_json()
+GOOD = (
+    Flow()
+    .transfer("+15551230002", fallback_url="https://app.example.com/busy")
+    .send_digits("1234#", pause_before_ms=2000)
+    .to_json()
+)
 # Two errors: a bad digit, and an action after the hangup.
 BAD = '{"actions":[{"send_digits":{"digits":"12x"}},{"hangup":{}},{"hangup":{}}]}'
 # Valid, with one warning: a transfer with no fallback_url.
@@ -48,7 +51,9 @@ class TestReport:
     def test_a_valid_file_exits_0(self, files: Path) -> None:
         ran = run_cli("validate", "good.json", cwd=files)
         assert ran.code == 0, ran
-        assert ran.out == "checked 1 file: 1 valid, 0 invalid, 0 unreadable; 0 errors, 0 warnings\n"
+        assert (
+            ran.out == "checked 1 file: 1 valid, 0 invalid, 0 unreadable; 0 errors, 0 warnings\n"
+        )
 
     def test_every_file_is_checked_and_every_problem_reported(self, files: Path) -> None:
         ran = run_cli(
@@ -66,11 +71,15 @@ class TestReport:
         assert "missing.json: error: cannot read: no such file or directory" in lines
         assert "folder: error: cannot read: is a directory, not a file" in lines
         assert any(
-            line.startswith("latin1.json: error malformed_json at (document): the payload is not UTF-8")
+            line.startswith(
+                "latin1.json: error malformed_json at (document): the payload is not UTF-8"
+            )
             for line in lines
         )
         assert not any(line.startswith("good.json") for line in lines)
-        assert lines[-1] == "checked 5 files: 1 valid, 2 invalid, 2 unreadable; 3 errors, 0 warnings"
+        assert (
+            lines[-1] == "checked 5 files: 1 valid, 2 invalid, 2 unreadable; 3 errors, 0 warnings"
+        )
         assert ran.err == ""
 
     @pytest.mark.skipif(
@@ -90,7 +99,9 @@ class TestReport:
         strict = run_cli("validate", "warns.json", "--strict", cwd=files)
         assert (lenient.code, strict.code) == (0, 1)
         for ran in (lenient, strict):
-            assert "warns.json: warning transfer_without_fallback at /actions/0/transfer:" in ran.out
+            assert (
+                "warns.json: warning transfer_without_fallback at /actions/0/transfer:" in ran.out
+            )
         assert "1 valid, 0 invalid" in lenient.out
         assert "0 valid, 1 invalid" in strict.out
 
@@ -112,7 +123,13 @@ class TestJsonFormat:
 
     def test_one_document_per_run(self, files: Path) -> None:
         ran = run_cli(
-            "validate", "--format", "json", "good.json", "-", "missing.json", cwd=files,
+            "validate",
+            "--format",
+            "json",
+            "good.json",
+            "-",
+            "missing.json",
+            cwd=files,
             stdin=BAD.encode(),
         )
         assert ran.code == 1
@@ -131,7 +148,12 @@ class TestJsonFormat:
             "diagnostics": [],
         }
         assert document["summary"] == {
-            "files": 3, "valid": 1, "invalid": 1, "unreadable": 1, "errors": 2, "warnings": 0
+            "files": 3,
+            "valid": 1,
+            "invalid": 1,
+            "unreadable": 1,
+            "errors": 2,
+            "warnings": 0,
         }
 
 
@@ -159,6 +181,23 @@ class TestUsage:
         assert ran.code == 2
         assert "error:" in ran.err
         assert ran.out == ""
+
+
+class TestDirection:
+    """``--direction inbound`` turns on the rule that only applies to inbound calls."""
+
+    def test_digits_to_caller_only_when_inbound(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        payload = tmp_path / "digits.json"
+        payload.write_text('{"actions":[{"send_digits":{"digits":"1234#"}}]}')
+        unset = main(["validate", "--strict", str(payload)])
+        unset_out = capsys.readouterr().out
+        inbound = main(["validate", "--strict", "--direction", "inbound", str(payload)])
+        inbound_out = capsys.readouterr().out
+        assert (unset, inbound) == (0, 1)
+        assert "digits_to_caller" not in unset_out
+        assert "warning digits_to_caller at /actions/0/send_digits:" in inbound_out
 
 
 class TestPermissionDenied:

@@ -63,11 +63,6 @@ class Found:
     binding: str
     #: How it is reached from the module: ``MENU`` or ``PATHS.__minivoice_flows__()[2]``.
     attribute: str
-    file: Path | None
-
-    @property
-    def place(self) -> str:
-        return f"{self.module}: {self.attribute}"
 
 
 @frozen
@@ -209,11 +204,11 @@ class _Loader:
         for binding, value in list(vars(module).items()):
             if isinstance(value, Flow):
                 if value.name is not None:
-                    self.found.flows.append(Found(value, shown, binding, binding, file))
+                    self.found.flows.append(Found(value, shown, binding, binding))
             elif callable(getattr(type(value), BUNDLE_METHOD, None)):
-                self._collect_bundle(value, shown, binding, file)
+                self._collect_bundle(value, shown, binding)
 
-    def _collect_bundle(self, bundle: object, shown: str, binding: str, file: Path | None) -> None:
+    def _collect_bundle(self, bundle: object, shown: str, binding: str) -> None:
         call = f"{binding}.{BUNDLE_METHOD}()"
         try:
             items = list(getattr(bundle, BUNDLE_METHOD)())
@@ -226,7 +221,7 @@ class _Loader:
                     shown, f"{call} gave {type(item).__name__} at position {index}; expected Flow"
                 )
             elif item.name is not None:
-                self.found.flows.append(Found(item, shown, binding, f"{call}[{index}]", file))
+                self.found.flows.append(Found(item, shown, binding, f"{call}[{index}]"))
 
     def _problem(self, where: str, message: str) -> None:
         self.found.problems.append(Problem(where, message))

@@ -181,13 +181,8 @@ def _stage(out: Path, name: str, content: bytes) -> Path:
     (``tempfile`` would make it private to the owner).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temporary = out / f".{name}.{secrets.token_hex(6)}.tmp"
-        try:
-            descriptor = os.open(temporary, flags, 0o666)
-        except FileExistsError:
-            continue
-        break
+    temporary = out / f".{name}.{secrets.token_hex(8)}.tmp"
+    descriptor = os.open(temporary, flags, 0o666)
     try:
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(content)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from minivoice_flow._fields import describe
 if TYPE_CHECKING:
     from minivoice_flow._cli._discover import Found
     from minivoice_flow._cli._export import Plan
+    from minivoice_flow._cli._report import Problem
     from minivoice_flow._cli._sources import SourceIndex
     from minivoice_flow._diagnostics import Diagnostic
 
@@ -58,68 +60,88 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here rather than above so that ``build --help`` stays cheap.
+    # The machinery is imported here, not above, so that ``build --help`` stays cheap.
     from minivoice_flow._cli._discover import discover
-    from minivoice_flow._cli._export import apply, distinct, file_name, plan, select
-    from minivoice_flow._cli._report import (
-        Problem,
-        diagnostic_line,
-        os_reason,
-        plural,
-        tally,
-        use_safe_streams,
-    )
+    from minivoice_flow._cli._export import distinct, file_name, select
+    from minivoice_flow._cli._report import tally, use_safe_streams
     from minivoice_flow._cli._sources import SourceIndex
+    from minivoice_flow._diagnostics import Report
 
     use_safe_streams()
-    out: Path = args.out
     found = discover(args.paths)
     index = SourceIndex()
     for loaded in found.modules:
         if loaded.file is not None:
             index.add_module(loaded.file, vars(loaded.module))
-
-    def locate(item: Found) -> str:
-        return str(index.assignment(item.module, item.binding) or item.module)
-
     every = distinct(found.flows)
-    flows, naming_problems = select(every, locate)
-    problems = [*found.problems, *naming_problems]
-    if not every and not found.problems:
-        message = "no named flows found (a Flow without a name is not exported)"
-        problems.append(Problem(" ".join(args.paths), message))
-    if out.exists() and not out.is_dir():
-        problems.append(Problem(str(out), "--out must be a directory"))
-    for problem in problems:
-        print(problem)
-        if args.traceback and problem.details:
-            print(problem.details, end="")
-
-    diagnostics: list[Diagnostic] = []
-    failed = False
-    for item in sorted(every, key=lambda item: item.flow.name or ""):
-        report = item.flow.check()
-        for diagnostic in report.diagnostics:
-            print(diagnostic_line(_where(item, diagnostic, index), diagnostic))
-        diagnostics.extend(report.diagnostics)
-        failed = failed or not report.passes(strict=args.strict)
+    flows, naming_problems = select(every, lambda item: _binding_place(item, index))
+    problems = [*found.problems, *naming_problems, *_setup_problems(args, found.problems, every)]
+    _print_problems(problems, traceback=args.traceback)
+    diagnostics = _print_diagnostics(every, index)
 
     counts = tally(diagnostics, problems=len(problems))
-    if problems or failed:
+    if problems or not Report(diagnostics).passes(strict=args.strict):
         strict = " (--strict: warnings fail the build)" if args.strict else ""
-        print(f"build failed: {counts}{strict}; nothing was written to {out}")
+        print(f"build failed: {counts}{strict}; nothing was written to {args.out}")
         return EXIT_INVALID
-
     files = {file_name(name): item.flow.to_json().encode("utf-8") for name, item in flows.items()}
+    return _write(args.out, files, check=args.check, counts=counts)
+
+
+def _setup_problems(
+    args: argparse.Namespace, import_problems: Sequence[Problem], flows: Sequence[Found]
+) -> list[Problem]:
+    """Problems with the command as a whole: nothing to export, an --out that is a file."""
+    from minivoice_flow._cli._report import Problem
+
+    problems = []
+    if not flows and not import_problems:
+        message = "no named flows found (a Flow without a name is not exported)"
+        problems.append(Problem(" ".join(args.paths), message))
+    if args.out.exists() and not args.out.is_dir():
+        problems.append(Problem(str(args.out), "--out must be a directory"))
+    return problems
+
+
+def _print_problems(problems: Iterable[Problem], *, traceback: bool) -> None:
+    for problem in problems:
+        print(problem)
+        if traceback and problem.details:
+            print(problem.details, end="")
+
+
+def _print_diagnostics(flows: Iterable[Found], index: SourceIndex) -> tuple[Diagnostic, ...]:
+    """Print every flow's diagnostics, flows in name order; return them all."""
+    from minivoice_flow._cli._report import diagnostic_line
+
+    every: list[Diagnostic] = []
+    for item in sorted(flows, key=lambda item: item.flow.name or ""):
+        for diagnostic in item.flow.check().diagnostics:
+            where = index.action(item.flow, diagnostic.path) or _binding_place(item, index)
+            print(diagnostic_line(f"{where}: flow {describe(item.flow.name)}", diagnostic))
+            every.append(diagnostic)
+    return tuple(every)
+
+
+def _binding_place(item: Found, index: SourceIndex) -> str:
+    """``file:line`` of the statement that binds the flow (or its bundle), else the file."""
+    return str(index.assignment(item.module, item.binding) or item.module)
+
+
+def _write(out: Path, files: Mapping[str, bytes], *, check: bool, counts: str) -> int:
+    """Bring ``out`` up to date with ``files`` (or, with ``check``, only say what differs)."""
+    from minivoice_flow._cli._export import apply, plan
+    from minivoice_flow._cli._report import Problem, os_reason, plural
+
     try:
         planned = plan(out, files)
-        if not args.check:
+        if not check:
             apply(out, files, planned)
     except OSError as error:
         where = error.filename or out
         print(Problem(str(where), f"cannot write the flow files: {os_reason(error)}"))
         return EXIT_INVALID
-    if args.check:
+    if check:
         return _report_check(out, planned)
     changed = (*planned.missing, *planned.stale)
     for name in changed:
@@ -131,14 +153,6 @@ def run(args: argparse.Namespace) -> int:
         f"{len(planned.unchanged)} unchanged, {len(planned.left_over)} removed; {counts}"
     )
     return EXIT_OK
-
-
-def _where(item: Found, diagnostic: Diagnostic, index: SourceIndex) -> str:
-    """``file:line: flow "name"``: the line that added the action, else the one binding it."""
-    location = index.action(item.flow, diagnostic.path) or index.assignment(
-        item.module, item.binding
-    )
-    return f"{location or item.module}: flow {describe(item.flow.name)}"
 
 
 def _report_check(out: Path, planned: Plan) -> int:
