@@ -67,7 +67,7 @@ def shown_path(path: Path) -> str:
 
 
 def os_reason(error: OSError) -> str:
-    """A short, stable reason for an I/O error: ``"no such file"``, ``"permission denied"``."""
+    """A short, stable reason for an I/O error, such as ``"permission denied"``."""
     if isinstance(error, FileNotFoundError):
         return "no such file or directory"
     if isinstance(error, IsADirectoryError):

@@ -63,7 +63,7 @@ class SourceIndex:
         self._by_identity: dict[int, list[_Binding]] = {}
         self._by_value: dict[Flow, list[_Binding]] = {}
         self._assignments: dict[tuple[str, str], Location] = {}
-        self._lines: dict[int, Lines] = {}
+        self._lines: dict[int, tuple[Flow, Lines]] = {}  # the flow is kept so its id is its own
         self._busy: set[int] = set()
 
     def add_module(self, file: Path, scope: Mapping[str, object]) -> None:
@@ -111,7 +111,7 @@ class SourceIndex:
         key = id(flow)
         known = self._lines.get(key)
         if known is not None:
-            return known
+            return known[1]
         if key in self._busy:
             return None
         bindings = self._by_identity.get(key) or self._by_value.get(flow, [])
@@ -120,7 +120,7 @@ class SourceIndex:
             for binding in reversed(bindings):
                 found = self._chain(binding.chain, binding)
                 if found is not None and len(found) == len(flow.actions):
-                    self._lines[key] = found
+                    self._lines[key] = (flow, found)
                     return found
         finally:
             self._busy.discard(key)
