@@ -16,7 +16,16 @@ from collections.abc import Sequence
 from typing import Final, Protocol
 
 #: name -> (module, one-line help). Add a subcommand here and in its own module.
-COMMANDS: Final[dict[str, tuple[str, str]]] = {}
+COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    "build": (
+        "minivoice_flow._cli.build",
+        "export the named flows of Python modules as static JSON files",
+    ),
+    "validate": (
+        "minivoice_flow._cli.validate",
+        "check answer_url JSON files or standard input",
+    ),
+}
 
 EXIT_OK: Final = 0
 EXIT_INVALID: Final = 1
@@ -38,7 +47,7 @@ def make_parser(chosen: str | None) -> argparse.ArgumentParser:
         description="Build, check and export MiniVoice call flows.",
         epilog="Exit codes: 0 ok, 1 invalid input or stale output, 2 usage error.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, summary) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=summary, description=summary)
@@ -60,6 +69,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     code: int = args.run(args)
     return code
+
+
+class _VersionAction(argparse.Action):
+    """``--version``; the version is looked up only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            default=argparse.SUPPRESS,
+            help="show program's version number and exit",
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
 
 
 def _version() -> str:

@@ -1,0 +1,70 @@
+"""Helpers for the command-line tests: run the real command, write flow modules, snapshot dirs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from attrs import frozen
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "flows"
+
+
+@frozen
+class Ran:
+    """What a run of the command gave: exit code and its output as text."""
+
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(
+    *args: str | Path,
+    cwd: Path,
+    stdin: bytes = b"",
+    env: dict[str, str] | None = None,
+) -> Ran:
+    """``python -m minivoice_flow ARGS`` in a subprocess, as a user would run it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "minivoice_flow", *map(str, args)],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+    return Ran(done.returncode, _text(done.stdout), _text(done.stderr))
+
+
+def _text(output: bytes) -> str:
+    return output.decode("utf-8", "backslashreplace")
+
+
+def write_module(directory: Path, name: str, source: str) -> Path:
+    """Write ``<directory>/<name>.py`` from an indented source string."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.py"
+    path.write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
+    return path
+
+
+def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
+    """Every entry of a directory with its bytes and modification time (ns)."""
+    if not directory.exists():
+        return {}
+    return {
+        p.name: (p.read_bytes() if p.is_file() else b"<dir>", p.stat().st_mtime_ns)
+        for p in sorted(directory.iterdir())
+    }
+
+
+def line_of(path: Path, text: str) -> int:
+    """The number of the only line of ``path`` that contains ``text``."""
+    found = [n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line]
+    assert len(found) == 1, (text, found)
+    return found[0]
