@@ -16,7 +16,16 @@ from collections.abc import Sequence
 from typing import Final, Protocol
 
 #: name -> (module, one-line help). Add a subcommand here and in its own module.
-COMMANDS: Final[dict[str, tuple[str, str]]] = {}
+COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    "schema": (
+        "minivoice_flow._cli.schema",
+        "print the JSON Schema (draft 2020-12) of the answer_url payload",
+    ),
+    "docs": (
+        "minivoice_flow._cli.docs",
+        "regenerate the reference docs, JSON Schema and stubs (--check: only compare)",
+    ),
+}
 
 EXIT_OK: Final = 0
 EXIT_INVALID: Final = 1
