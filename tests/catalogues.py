@@ -1,6 +1,7 @@
 """A catalogue with one field more, standing in for an edit of ``_actions.py`` in tests.
 
-``Play`` gains ``volume`` (the subclass keeps the name ``Play``, as the edited class would), defined exactly as a real field would be (attrs field, validator,
+``Play`` gains ``volume`` (the subclass keeps the name ``Play``, as the edited class would),
+defined exactly as a real field would be (attrs field, validator,
 ``FieldSpec`` in its metadata). ``install_volume`` also makes the builder and the wire format
 use the extended class, as they would after a real edit.
 """
