@@ -221,8 +221,10 @@ def _as_expression(source: str) -> str:
 
 
 def _built(source: str) -> Example:
+    """The flow's JSON; the codes it draws on its own (warnings only) as its diagnostics."""
     flow = _flow(source)
-    return Example(f"flow = {source}\nflow.to_json(indent=2)", flow.to_json(indent=2))
+    codes = tuple(d.code for d in flow.check().diagnostics)
+    return Example(f"flow = {source}\nflow.to_json(indent=2)", flow.to_json(indent=2), codes)
 
 
 def _in_context(kind: str) -> Example | None:
