@@ -24,7 +24,7 @@ from minivoice_flow._fields import FieldSpec
 from minivoice_flow._flow import Flow
 from minivoice_flow._generate import STAMP, examples
 from minivoice_flow._generate.schema import SCHEMA_PATH
-from minivoice_flow._generate.signatures import builder_signature
+from minivoice_flow._generate.signatures import builder_signature, wrapped
 from minivoice_flow._parse import validate
 
 MARKDOWN_STAMP: Final = f"<!-- {STAMP} -->"
@@ -314,11 +314,7 @@ def _call(info: ActionInfo, *, required_only: bool) -> str:
         for f in info.fields
         if f.required or not required_only
     ]
-    one_line = f"Flow().{info.kind}({', '.join(arguments)})"
-    if len(one_line) <= _WIDTH:
-        return one_line
-    inner = "".join(f"    {a},\n" for a in arguments)
-    return f"Flow().{info.kind}(\n{inner})"
+    return wrapped(f"Flow().{info.kind}", arguments, "", width=_WIDTH)
 
 
 def _argument(field: FieldInfo, value: object) -> str:

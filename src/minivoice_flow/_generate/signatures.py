@@ -9,11 +9,11 @@ from minivoice_flow._actions import ActionInfo, FieldInfo
 _WIDTH: Final = 99
 
 
-def builder_parameters(info: ActionInfo, *, typed: bool = True) -> list[str]:
+def builder_parameters(info: ActionInfo) -> list[str]:
     """The parameters of ``Flow.<kind>`` after ``self``: required ones positional, the rest
     keyword-only with ``None`` meaning "leave it out of the JSON"."""
-    required = [_parameter(f, typed) for f in info.fields if f.required]
-    optional = [_parameter(f, typed) for f in info.fields if not f.required]
+    required = [_parameter(f) for f in info.fields if f.required]
+    optional = [_parameter(f) for f in info.fields if not f.required]
     return [*required, "*", *optional] if optional else required
 
 
@@ -24,15 +24,22 @@ def builder_signature(info: ActionInfo) -> str:
 
 def definition(name: str, parameters: list[str], returns: str, *, indent: str = "    ") -> str:
     """A stub ``def`` line, wrapped one parameter per line when it is too long to read."""
-    line = f"{indent}def {name}({', '.join(parameters)}) -> {returns}: ..."
-    if len(line) <= _WIDTH:
+    return wrapped(f"def {name}", parameters, f" -> {returns}: ...", indent=indent)
+
+
+def wrapped(
+    head: str, items: list[str], tail: str, *, indent: str = "", width: int = _WIDTH
+) -> str:
+    """``head(items)tail`` on one line, or one item per line (as black lays it out) if too long."""
+    line = f"{indent}{head}({', '.join(items)}){tail}"
+    if len(line) <= width:
         return line
-    inner = "".join(f"{indent}    {p},\n" for p in parameters)
-    return f"{indent}def {name}(\n{inner}{indent}) -> {returns}: ..."
+    inner = "".join(f"{indent}    {item},\n" for item in items)
+    return f"{indent}{head}(\n{inner}{indent}){tail}"
 
 
-def _parameter(field: FieldInfo, typed: bool) -> str:
-    text = f"{field.name}: {field.annotation}" if typed else field.name
+def _parameter(field: FieldInfo) -> str:
+    text = f"{field.name}: {field.annotation}"
     if not field.required:
         text += " = None"
     return text
