@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from minivoice_flow._cli import main
+from minivoice_flow._generate import examples
 from minivoice_flow._generate.sync import generate_all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +66,15 @@ class TestUsage:
     ) -> None:
         assert main(["docs", "--root", str(tmp_path / "nope")]) == 2
         assert "is not a folder" in capsys.readouterr().err
+
+    def test_broken_example_is_named(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setattr(examples, "FIELD_ERRORS", {"play": 'Flow().play("https://a.b/c")'})
+        assert main(["docs", "--check", "--root", str(tmp_path)]) == 1
+        assert "cannot generate: the field error example of play raised nothing" in (
+            capsys.readouterr().err
+        )
 
     def test_without_jinja2(self, tmp_path: Path) -> None:
         code = (

@@ -49,7 +49,13 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         print(f"minivoice-flow docs: --root {str(root)!r} is not a folder", file=sys.stderr)
         return EXIT_USAGE
-    files = sync.generate_all()
+    from minivoice_flow._generate.docs import GenerationError
+
+    try:
+        files = sync.generate_all()
+    except GenerationError as error:  # a broken example or template: say which
+        print(f"minivoice-flow docs: cannot generate: {error}", file=sys.stderr)
+        return EXIT_INVALID
     if args.check:
         drift = sync.find_drift(root, files)
         for item in drift:

@@ -28,7 +28,6 @@ from minivoice_flow._generate.signatures import builder_signature, wrapped
 from minivoice_flow._parse import validate
 
 MARKDOWN_STAMP: Final = f"<!-- {STAMP} -->"
-_UNIT_WORDS: Final = {"ms": "milliseconds"}
 _NAMESPACE_TYPES: Final = {cls.__name__: cls for cls in _actions.ACTION_TYPES}
 _WIDTH: Final = 80
 _SEVERITY_ORDER: Final = {"error": 0, "warning": 1}
@@ -76,7 +75,6 @@ def docs_files(
         "rules.md.j2",
         codes=_by_kind(codes),
         examples={**rule_examples, **_payload_examples()},
-        actions=[info.kind for info in actions],
     )
     files["docs/index.md"] = _render(
         env, "index.md.j2", actions=actions, codes=_by_kind(codes), schema_path=SCHEMA_PATH
@@ -95,7 +93,6 @@ def environment() -> jinja2.Environment:
         autoescape=False,  # Markdown and Python, not HTML
     )
     env.filters["cell"] = _cell
-    env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
     return env
 
 
@@ -131,8 +128,7 @@ def _action_page(
         template,
         info=info,
         signature=builder_signature(info),
-        rows=[_row(info, f) for f in info.fields],
-        field_codes=_field_codes(info, codes),
+        rows=[_row(f) for f in info.fields],
         minimal=_built(_call(info, required_only=True)),
         full=_built(_call(info, required_only=False)) if not _all_required(info) else None,
         in_context=_in_context(info.kind),
@@ -147,7 +143,7 @@ def mentioned_actions(code: CodeInfo) -> set[str]:
     return set(re.findall(r"`([a-z_]+)`", code.when))
 
 
-def _row(info: ActionInfo, field: FieldInfo) -> FieldRow:
+def _row(field: FieldInfo) -> FieldRow:
     spec = field.spec
     return FieldRow(
         name=field.name,
@@ -188,11 +184,6 @@ def _codes_of(field: FieldInfo) -> tuple[str, ...]:
     if spec.alphabet is not None or spec.pattern is not None or spec.choices is not None:
         found.append("invalid_value")
     return tuple(found)
-
-
-def _field_codes(info: ActionInfo, codes: Mapping[str, CodeInfo]) -> list[CodeInfo]:
-    used = {code for f in info.fields for code in _codes_of(f)} | {"unknown_field"}
-    return [c for c in codes.values() if c.code in used]
 
 
 def _all_required(info: ActionInfo) -> bool:
@@ -282,13 +273,16 @@ def _rule_example_for(
 
 
 def _payload_examples() -> dict[str, Example]:
-    found = {code: _validated(text, text) for code, text in examples.BAD_PAYLOADS.items()}
-    found["payload_too_large"] = _validated(*examples.large_payload())
+    found = {code: _validated(code, text, text) for code, text in examples.BAD_PAYLOADS.items()}
+    found["payload_too_large"] = _validated("payload_too_large", *examples.large_payload())
     return found
 
 
-def _validated(text: str, shown: str) -> Example:
-    return Example(shown, "", _lines(validate(text).diagnostics))
+def _validated(code: str, text: str, shown: str) -> Example:
+    diagnostics = validate(text).diagnostics
+    if code not in {d.code for d in diagnostics}:
+        raise GenerationError(f"the example payload of {code} does not draw it: {shown}")
+    return Example(shown, "", _lines(diagnostics))
 
 
 def _lines(diagnostics: Iterable[Diagnostic]) -> tuple[str, ...]:
