@@ -27,6 +27,7 @@ BUILD = [["-m", "minivoice_flow", "build", "examples/flows", "--out", "build/flo
 CHECK = [
     ["-m", "pytest"],
     ["-m", "mypy", "--strict"],
+    ["-m", "minivoice_flow", "docs", "--check"],
 ]
 
 

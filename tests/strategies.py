@@ -22,6 +22,7 @@ from minivoice_flow import (
     SendDigits,
     Transfer,
 )
+from tests.cases import action_data
 
 T = TypeVar("T")
 
@@ -164,3 +165,97 @@ def json_texts_with_repeats(draw: st.DrawFn, depth: int = 0) -> str:
         items = draw(st.lists(json_texts_with_repeats(depth + 1), max_size=3))
         return "[" + ",".join(items) + "]"
     return json.dumps(draw(awkward_strings | st.integers(-5, 5).map(str)))
+# Field-level mutations of valid payloads, for comparing validate() with the JSON Schema.
+
+#: Strings that look right to a person but are not: look-alike digits, trailing newlines
+#: (Python's "$" matches before one), lone surrogates, lower-case DTMF letters, near misses.
+tricky_strings = st.sampled_from(
+    [
+        "",
+        "\u0661\u0662\u0663",  # Arabic-Indic 123
+        "\uff11\uff12\uff13",  # full-width 123
+        "\u00b2",  # superscript two
+        "\ud800",  # a lone surrogate
+        "12\udfff#",
+        "12a",
+        "1234#\n",
+        "\n1234#",
+        "#\n",
+        "POST\n",
+        "post",
+        "+15551230002\n",
+        "+1555123000２",
+        "sip:\n",
+        "https://a.example/x\n",
+        "https://a.example/\u00e9",
+        "https://exämple.com/",
+        "choice\n",
+        "Choice",
+        "9" * 50,
+        "9" * 51,
+        "https://a.example/" + "x" * 2030,
+        "https://a.example/" + "x" * 2031,
+    ]
+)
+#: Numbers at and past the edges, and numbers JSON may carry for integers.
+tricky_numbers = st.sampled_from(
+    [0, -1, 1, 10, 11, 32, 33, 999, 1000, 4999, 5000, 60000, 60001, 120000, 120001,
+     10**30, -(10**30), 2000.0, -0.0, 1500.5, 1e300, float("inf"), float("nan")]
+)
+field_values: st.SearchStrategy[Any] = (
+    json_scalars | json_values | tricky_strings | tricky_numbers | digits | urls | e164
+    | sip_uris | variables
+    | st.sampled_from(["POST", "GET", "#", "*", "0"])
+    | st.text(alphabet="0123456789*#ABCDabcdwW, \n", max_size=52)
+)
+
+FIELDS_OF: dict[str, list[str]] = {
+    "play": ["url", "loop"],
+    "collect": ["variable", "max_digits", "timeout_ms", "finish_on_key"],
+    "redirect": ["url", "method"],
+    "transfer": ["to", "caller_id", "timeout_ms", "fallback_url"],
+    "send_digits": ["digits", "pause_before_ms"],
+}
+
+
+@st.composite
+def mutated_payloads(draw: st.DrawFn) -> Any:
+    """Valid payloads with a few field-level mutations: bad values, missing or unknown keys."""
+    actions: list[Any] = [action_data(a) for a in draw(st.lists(any_actions, max_size=5))]
+    for _ in range(draw(st.integers(0, 3))):
+        if not actions:
+            break
+        index = draw(st.integers(0, len(actions) - 1))
+        item = actions[index]
+        if not (isinstance(item, dict) and len(item) == 1):
+            continue  # already mutated past recognition
+        ((kind, fields),) = item.items()
+        if not isinstance(fields, dict):
+            continue
+        mutation = draw(st.integers(0, 7))
+        if mutation <= 1 and kind in FIELDS_OF:  # a bad (or good) value for one of its fields
+            fields[draw(st.sampled_from(FIELDS_OF[kind]))] = draw(field_values)
+        elif mutation == 2:  # a field that may belong to another action
+            fields[draw(field_names)] = draw(field_values)
+        elif mutation == 3 and fields:  # a missing field
+            del fields[draw(st.sampled_from(sorted(fields)))]
+        elif mutation == 4:  # the whole value replaced
+            actions[index] = {kind: draw(field_values)}
+        elif mutation == 5:  # a second key, or another name, on the action object
+            key = draw(action_names)
+            actions[index] = {**actions[index], key: draw(field_values)}
+        elif mutation == 6:  # the action itself replaced
+            actions[index] = draw(field_values)
+        else:  # an unknown field
+            fields[draw(st.text(max_size=6))] = draw(field_values)
+    if actions and draw(st.integers(0, 19)) == 0:  # around the 100 limit
+        actions = (actions * 100)[: draw(st.sampled_from([99, 100, 101, 150]))]
+    payload: dict[str, Any] = {"actions": actions}
+    shape = draw(st.integers(0, 19))
+    if shape == 0:
+        payload[draw(st.text(max_size=5))] = draw(json_values)
+    elif shape == 1:
+        return draw(field_values)
+    elif shape == 2:
+        del payload["actions"]
+    return payload

@@ -25,6 +25,14 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
         "minivoice_flow._cli.validate",
         "check answer_url JSON files or standard input",
     ),
+    "schema": (
+        "minivoice_flow._cli.schema",
+        "print the JSON Schema (draft 2020-12) of the answer_url payload",
+    ),
+    "docs": (
+        "minivoice_flow._cli.docs",
+        "regenerate the reference docs, JSON Schema and stubs (--check: only compare)",
+    ),
 }
 
 EXIT_OK: Final = 0

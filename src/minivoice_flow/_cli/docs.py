@@ -1,0 +1,77 @@
+"""``minivoice-flow docs``: regenerate the reference docs, JSON Schema and stubs.
+
+``--check`` writes nothing: it names every generated file that is stale, missing or no
+longer generated, and exits 1 if there is any. Needs jinja2 (the ``generate`` extra);
+without it the command says so and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from minivoice_flow._cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and name every file that is not up to date",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path("."),
+        help="the project folder holding docs/ and stubs/ (default: the current folder)",
+    )
+    parser.epilog = (
+        "Writes docs/actions/*.md, docs/rules.md, docs/index.md, docs/answer_url.schema.json "
+        "and stubs/minivoice_flow/__init__.pyi. Exit codes: 0 up to date, 1 stale files "
+        "(with --check), 2 usage error or jinja2 not installed."
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from minivoice_flow._generate import sync
+    except ModuleNotFoundError as error:
+        if error.name != "jinja2":
+            raise
+        print(
+            "minivoice-flow docs needs jinja2, which is not installed; install it with: "
+            "pip install 'minivoice-flow[generate]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    root: Path = args.root
+    if not root.is_dir():
+        print(f"minivoice-flow docs: --root {str(root)!r} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    from minivoice_flow._generate.docs import GenerationError
+
+    try:
+        files = sync.generate_all()
+    except GenerationError as error:  # a broken example or template: say which
+        print(f"minivoice-flow docs: cannot generate: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.check:
+        drift = sync.find_drift(root, files)
+        for item in drift:
+            print(item, file=sys.stderr)
+        if drift:
+            print(
+                f"{len(drift)} generated file(s) out of date: run `minivoice-flow docs` and "
+                "commit the result",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
+        print(f"{len(files)} generated files are up to date")
+        return EXIT_OK
+    changed = sync.write(root, files)
+    for item in changed:
+        verb = "deleted" if item.problem == "no longer generated" else "wrote"
+        print(f"{verb} {item.path}")
+    print(f"{len(files)} generated files, {len(changed)} changed")
+    return EXIT_OK
