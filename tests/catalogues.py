@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import attrs
 import pytest
 from attrs import field, frozen
 
-from minivoice_flow import Flow
+from minivoice_flow import Flow, _wire
 from minivoice_flow import Play as RealPlay
-from minivoice_flow._actions import CATALOGUE, SPEC, ActionInfo, FieldInfo, _check, _whole_number
-from minivoice_flow._converter import _UNSTRUCTURE, CONVERTER
+from minivoice_flow._actions import CATALOGUE, ActionInfo, FieldInfo, _defined_by
 from minivoice_flow._fields import FieldSpec
 from minivoice_flow._flow import _builder_method
 
@@ -31,20 +29,14 @@ VOLUME = FieldSpec(
 class Play(RealPlay):
     """Play an audio file to the call, then continue."""
 
-    volume: int | None = field(
-        default=None,
-        kw_only=True,
-        converter=_whole_number,
-        validator=_check,
-        metadata={SPEC: VOLUME},
-    )
+    volume: int | None = field(default=None, kw_only=True, **_defined_by(VOLUME))
 
 
 def extended_catalogue() -> tuple[ActionInfo, ...]:
     """The real catalogue with ``play`` given the extra field."""
     volume = FieldInfo("volume", required=False, annotation="int | None", spec=VOLUME)
     return tuple(
-        attrs.evolve(info, type=Play, fields=(*info.fields, volume))
+        info._replace(type=Play, fields=(*info.fields, volume))
         if info.kind == "play"
         else info
         for info in CATALOGUE
@@ -56,5 +48,6 @@ def install_volume(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Make ``Flow.play`` build ``Play`` and the wire format know it, for one test."""
     with monkeypatch.context() as patch:
         patch.setattr(Flow, "play", _builder_method(Play))
-        patch.setitem(_UNSTRUCTURE, Play, CONVERTER.get_unstructure_hook(Play))
+        fields = [(f.name, f.spec.json_type) for f in extended_catalogue()[0].fields]
+        patch.setitem(_wire._PLANS, Play, _wire._plan("play", fields))
         yield
