@@ -36,14 +36,14 @@ __all__ = [
 ]
 
 #: Flow names the helpers use in URLs (and the build command in file names).
-NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+_NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 
 T = TypeVar("T")
 
 _TRANSFER_STATUSES: Final = ("busy", "no_answer", "failed")
 
-#: What a FlowSet does with a request to one of its URLs.
-OnInput = Flow | Callable[[str], Flow]
+#: What follows an input: a Flow, or a function of the digits that returns one.
+_OnInput = Flow | Callable[[str], Flow]
 
 
 @frozen
@@ -62,7 +62,7 @@ class _AfterCollect:
 
     variable: str
     retry: Flow
-    on_input: OnInput
+    on_input: _OnInput
     accept: Callable[[str], bool] | None
 
     def decide(self, variables: Mapping[str, str], status: str | None) -> Flow:
@@ -162,7 +162,7 @@ def collect_with_retries(
     *,
     prompt: str | Flow,
     base_url: str,
-    on_input: OnInput,
+    on_input: _OnInput,
     variable: str | None = None,
     retries: int = 2,
     reprompt: str | Flow | None = None,
@@ -313,7 +313,7 @@ def _acceptor(accept: Collection[str] | Callable[[str], bool] | None) -> Callabl
 
 
 def _checked_name(name: str) -> str:
-    if not isinstance(name, str) or NAME_PATTERN.fullmatch(name) is None:
+    if not isinstance(name, str) or _NAME_PATTERN.fullmatch(name) is None:
         raise FlowError(
             f"a flow name in a flow set must be 1 to 64 letters, digits, _ or - (not starting "
             f"with -), as it is part of a URL; got {describe(name)}"
