@@ -78,9 +78,10 @@ def near_webhooks(draw: st.DrawFn) -> Any:
     """Valid payloads with a few keys removed or replaced by any JSON value."""
     payload = copy.deepcopy(draw(webhook_payloads()))
     for _ in range(draw(st.integers(1, 4))):
-        target = payload["call"] if draw(st.booleans()) and isinstance(
-            payload.get("call"), dict
-        ) else payload
+        call = payload.get("call")
+        target = call if isinstance(call, dict) and call and draw(st.booleans()) else payload
+        if not target:
+            break
         key = draw(st.sampled_from(sorted(target)))
         if draw(st.booleans()):
             del target[key]
