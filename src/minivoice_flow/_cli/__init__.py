@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from typing import Final, Protocol
 
 #: name -> (module, one-line help). Add a subcommand here and in its own module.
-COMMANDS: Final[dict[str, tuple[str, str]]] = {}
+COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    "calls": ("minivoice_flow._cli.calls", "Read a call journal: timelines, last steps, outcomes."),
+}
 
 EXIT_OK: Final = 0
 EXIT_INVALID: Final = 1
