@@ -114,6 +114,11 @@ class TestCollectWithRetries:
         assert flows.next_flow(f"{BASE}/pin/input", {"pin": "7"}).name == "pin_retry_1"
         assert flows.next_flow(f"{BASE}/pin/input", {"pin": "2"}) == THANKS
 
+    def test_a_string_is_not_a_set_of_answers(self) -> None:
+        """accept="1234" would silently mean {"1", "2", "3", "4"}: it is refused instead."""
+        with pytest.raises(FlowError, match='accept takes a set of answers.*"1234"'):
+            pin_set(accept="1234")
+
     def test_give_up_keeps_its_name_or_gets_one(self) -> None:
         apology = Flow().play(SORRY).hangup()
         assert names(pin_set(give_up=apology))[3] == "pin_give_up"

@@ -308,6 +308,11 @@ def _prefix(lead: str | Flow) -> Flow:
 def _acceptor(accept: Collection[str] | Callable[[str], bool] | None) -> Callable[[str], bool] | None:
     if accept is None or callable(accept):
         return accept
+    if isinstance(accept, str):
+        raise FlowError(
+            f'accept takes a set of answers, such as {{"1", "2"}}, or a function; got '
+            f"the string {describe(accept)}"
+        )
     answers = frozenset(accept)
     return answers.__contains__
 

@@ -75,9 +75,11 @@ _SCHEMA: Final = (
     """,
     "CREATE INDEX records_by_call ON records (call_id, id)",
 )
-_COLUMNS: Final = (
-    "id, call_id, kind, received_at, flow_name, url, event, status, body, raw, error"
+#: The columns written by each insert, in ``Record``'s order after ``id``.
+_WRITTEN: Final = (
+    "call_id", "kind", "received_at", "flow_name", "url", "event", "status", "body", "raw", "error"
 )
+_COLUMNS: Final = ", ".join(("id", *_WRITTEN))
 
 RecordKind = Literal["response", "webhook"]
 
@@ -123,6 +125,7 @@ class Record:
 
     @property
     def ok(self) -> bool:
+        """True when the record was read (webhooks) or emitted (responses) without error."""
         return self.error is None
 
 
@@ -307,20 +310,36 @@ class CallJournal:
 
     # The database.
 
-    def _insert(self, **values: Any) -> Record:
+    def _insert(
+        self,
+        *,
+        call_id: str | None,
+        kind: RecordKind,
+        body: str,
+        raw: bytes | None,
+        error: str | None,
+        flow_name: str | None = None,
+        url: str | None = None,
+        event: str | None = None,
+        status: str | None = None,
+    ) -> Record:
         received_at = self._clock()
         if received_at.utcoffset() is None:
             received_at = received_at.replace(tzinfo=UTC)
-        values["received_at"] = received_at.isoformat()
-        names = ", ".join(values)
-        marks = ", ".join("?" * len(values))
+        values = (
+            call_id, kind, received_at.isoformat(), flow_name, url, event, status, body, raw, error
+        )
         with self._lock:
             cursor = self._execute(
-                f"INSERT INTO records ({names}) VALUES ({marks}) RETURNING {_COLUMNS}",
-                tuple(values.values()),
+                f"INSERT INTO records ({', '.join(_WRITTEN)}) "
+                f"VALUES ({', '.join('?' * len(_WRITTEN))})",
+                values,
             )
-            row = cursor.fetchone()
-        return _record(row)
+            row_id = cursor.lastrowid
+        assert row_id is not None  # an INSERT into a rowid table always sets it
+        return Record(
+            row_id, call_id, kind, received_at, flow_name, url, event, status, body, raw, error
+        )
 
     def _select(self, sql: str, parameters: tuple[Any, ...]) -> tuple[Record, ...]:
         return tuple(_record(row) for row in self._query(sql, parameters))
