@@ -141,10 +141,15 @@ class TestCollectWithRetries:
     def test_trailing_slash_on_the_base_is_ignored(self) -> None:
         assert pin_set(base_url=BASE + "/").urls() == pin_set().urls()
 
-    @pytest.mark.parametrize("retries", [-1, 1.5, True, "2"])
-    def test_bad_retries(self, retries: object) -> None:
-        with pytest.raises(FlowError, match="retries must be a whole number, 0 or more; got"):
+    @pytest.mark.parametrize(
+        ("retries", "code"),
+        [(-1, "invalid_value"), (1.5, "invalid_type"), (True, "invalid_type"),
+         ("2", "invalid_type")],
+    )
+    def test_bad_retries(self, retries: object, code: str) -> None:
+        with pytest.raises(FlowError, match="retries must be a whole number, 0 or more") as info:
             pin_set(retries=retries)
+        assert info.value.code == code
 
     @pytest.mark.parametrize("name", ["", "a b", "pin/1", "-x", "x" * 65])
     def test_names_must_fit_in_a_url(self, name: str) -> None:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from typing import Final, TypeVar
+from typing import Final, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
-from minivoice_flow import Flow, FlowError, FlowValidationError, Redirect, Transfer
+from minivoice_flow import Diagnostic, Flow, FlowError, FlowValidationError, Redirect, Transfer
 from minivoice_flow._fields import describe
 
 __all__ = [
@@ -183,18 +183,23 @@ def collect_with_retries(
     allows it), ``on_input`` gives the next flow: a Flow, or a function of the digits. An
     input ``accept`` refuses counts as no input. ``variable`` defaults to ``name``.
     """
+    _checked_name(name)
     base = _base(base_url)
     variable = name if variable is None else variable
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise FlowError(f"retries must be a whole number, 0 or more; got {describe(retries)}")
+    wrong_type = isinstance(retries, bool) or not isinstance(retries, int)
+    if wrong_type or retries < 0:
+        message = f"retries must be a whole number, 0 or more; got {describe(retries)}"
+        _fail("invalid_type" if wrong_type else "invalid_value", message)
     final = _named(give_up if give_up is not None else Flow().hangup(), f"{name}_give_up")
     static_input = _named(on_input, f"{name}_done") if isinstance(on_input, Flow) else None
-    names = [_checked_name(name)] + [f"{name}_retry_{k}" for k in range(1, retries + 1)]
+    names = [name] + [f"{name}_retry_{k}" for k in range(1, retries + 1)]
     leads = [_prefix(prompt)] + [_prefix(prompt if reprompt is None else reprompt)] * retries
     asks = [
         Flow(ask_name)
         .then(lead)
-        .collect(variable, max_digits=max_digits, timeout_ms=timeout_ms, finish_on_key=finish_on_key)
+        .collect(
+            variable, max_digits=max_digits, timeout_ms=timeout_ms, finish_on_key=finish_on_key
+        )
         .redirect(f"{base}/{ask_name}/input")
         for ask_name, lead in zip(names, leads, strict=True)
     ]
@@ -203,7 +208,7 @@ def collect_with_retries(
     checker = _acceptor(accept)
     routes: dict[str, _Route] = {
         f"{base}/{ask.name}/input": _AfterCollect(
-            variable, retry, static_input or on_input, checker
+            variable, retry, on_input if static_input is None else static_input, checker
         )
         for ask, retry in zip(asks, [*asks[1:], final], strict=True)
     }
@@ -232,8 +237,9 @@ def transfer_with_fallback(
     given (named ``name_busy`` and so on unless they have a name) and ``fallback`` (default:
     hang up; named ``name_fallback``) for every other case.
     """
+    _checked_name(name)
     base = _base(base_url)
-    fallback_url = f"{base}/{_checked_name(name)}/fallback"
+    fallback_url = f"{base}/{name}/fallback"
     entry = (
         Flow(name)
         .then(before if before is not None else ())
@@ -253,7 +259,7 @@ def transfer_with_fallback(
 def serve(flow: Flow, *, base_url: str) -> FlowSet:
     """One named flow, served at ``{base_url}/{name}``: to combine with the helpers' sets."""
     if flow.name is None:
-        raise FlowError("serve() needs a named flow: use Flow(name) or flow.named(name)")
+        _fail("invalid_value", "serve() needs a named flow: use Flow(name) or flow.named(name)")
     return _flow_set(_base(base_url), [flow], {})
 
 
@@ -292,7 +298,7 @@ def _flow_set(base: str, flows: Iterable[Flow], routes: dict[str, _Route]) -> Fl
 
 def _add(found: dict[str, T], key: str, value: T, what: str) -> None:
     if key in found and found[key] != value:
-        raise FlowError(f"two different {what} {key!r}: give one of them another name")
+        _fail("invalid_value", f"two different {what} {key!r}: give one of them another name")
     found[key] = value
 
 
@@ -305,11 +311,14 @@ def _prefix(lead: str | Flow) -> Flow:
     return Flow().play(lead) if isinstance(lead, str) else lead
 
 
-def _acceptor(accept: Collection[str] | Callable[[str], bool] | None) -> Callable[[str], bool] | None:
+def _acceptor(
+    accept: Collection[str] | Callable[[str], bool] | None,
+) -> Callable[[str], bool] | None:
     if accept is None or callable(accept):
         return accept
     if isinstance(accept, str):
-        raise FlowError(
+        _fail(
+            "invalid_type",
             f'accept takes a set of answers, such as {{"1", "2"}}, or a function; got '
             f"the string {describe(accept)}"
         )
@@ -319,7 +328,8 @@ def _acceptor(accept: Collection[str] | Callable[[str], bool] | None) -> Callabl
 
 def _checked_name(name: str) -> str:
     if not isinstance(name, str) or _NAME_PATTERN.fullmatch(name) is None:
-        raise FlowError(
+        _fail(
+            "invalid_value",
             f"a flow name in a flow set must be 1 to 64 letters, digits, _ or - (not starting "
             f"with -), as it is part of a URL; got {describe(name)}"
         )
@@ -331,11 +341,17 @@ def _base(base_url: str) -> str:
     try:
         Redirect(base_url)
     except FlowError as error:
-        raise FlowError(f"base_url: {error}") from None
+        _fail(error.code or "invalid_value", f"base_url: {error}")
     parts = urlsplit(base_url)
     if parts.query or parts.fragment:
-        raise FlowError(
+        _fail(
+            "invalid_value",
             f"base_url must not have a query or fragment, since paths are added to it; "
             f"got {describe(base_url)}"
         )
     return base_url.rstrip("/")
+
+
+def _fail(code: str, message: str) -> NoReturn:
+    # Arguments of a helper, not fields of the JSON: the pointer is the document's.
+    raise FlowError(message, [Diagnostic.error(code, "", message)])

@@ -270,7 +270,9 @@ class CallJournal:
 
     def timeline(self, call_id: str) -> tuple[Record, ...]:
         """Every record of a call, in the order written."""
-        return self._select(f"SELECT {_COLUMNS} FROM records WHERE call_id = ? ORDER BY id", (call_id,))
+        return self._select(
+            f"SELECT {_COLUMNS} FROM records WHERE call_id = ? ORDER BY id", (call_id,)
+        )
 
     def last_step(self, call_id: str) -> LastStep | None:
         """The last known step of a call and how it ended; None if nothing was recorded."""
