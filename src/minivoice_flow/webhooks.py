@@ -22,11 +22,11 @@ from typing import Annotated, Any, Final, NoReturn, TypeVar
 
 import cattrs
 from attrs import field, frozen
-from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.cols import is_mapping, mapping_structure_factory
+from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from minivoice_flow._diagnostics import Diagnostic
+from minivoice_flow import Diagnostic
 from minivoice_flow._fields import describe
 
 __all__ = [
@@ -77,7 +77,7 @@ ENDED_STATUSES: Final[frozenset[str]] = frozenset(
 )
 
 #: A string with at least one character (the call ID: an empty one correlates nothing).
-NonEmptyStr = Annotated[str, "non-empty"]
+_NonEmptyStr = Annotated[str, "non-empty"]
 
 
 def _read_only(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -119,7 +119,7 @@ class Call(_Model):
     ``from_`` is the wire key ``from``. Keys this class does not know are kept in ``extra``.
     """
 
-    id: NonEmptyStr
+    id: _NonEmptyStr
     customer_id: str
     application_id: str
     #: One of ``CallStatus`` (compare with it), or a newer status kept as given.
@@ -307,7 +307,7 @@ def _flatten_one(error: BaseException, path: tuple[str, ...], kind: Any) -> Iter
 _TIMESTAMP_RULE: Final = "an ISO 8601 timestamp with a time zone, like 2026-05-29T12:10:00Z"
 _ALLOWED: Final[dict[Any, str]] = {
     str: "a string",
-    NonEmptyStr: "a non-empty string",
+    _NonEmptyStr: "a non-empty string",
     datetime: _TIMESTAMP_RULE,
     Call: "an object describing the call",
 }
@@ -396,7 +396,7 @@ def _make_converter() -> cattrs.Converter:
     """The converter for webhook payloads: detailed errors, strict strings, kept extras."""
     converter = cattrs.Converter(detailed_validation=True)
     converter.register_structure_hook(str, _string)
-    converter.register_structure_hook_func(lambda t: t == NonEmptyStr, _non_empty_string)
+    converter.register_structure_hook_func(lambda t: t == _NonEmptyStr, _non_empty_string)
     converter.register_structure_hook(datetime, _timestamp)
     converter.register_unstructure_hook(datetime, _timestamp_text)
     converter.register_structure_hook_factory(is_mapping, _mappings)
