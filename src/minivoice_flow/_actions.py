@@ -35,13 +35,10 @@ _URL_WORDS: Final = (
 def _defined_by(spec: FieldSpec) -> dict[str, Any]:
     """The attrs ``field()`` arguments that make ``spec`` the definition of a field.
 
-    The spec goes in the field's metadata (for the catalogue), its check becomes the field's
-    validator, and integer fields get a converter that reads ``2000.0`` as 2000.
+    The spec goes in the field's metadata (for the catalogue) and its check becomes the
+    field's validator.
     """
-    arguments: dict[str, Any] = {"validator": _validator(spec), "metadata": {SPEC: spec}}
-    if spec.json_type == "integer":
-        arguments["converter"] = _whole_number
-    return arguments
+    return {"validator": _validator(spec), "metadata": {SPEC: spec}}
 
 
 def _url(doc: str) -> dict[str, Any]:
@@ -67,15 +64,13 @@ def _validator(spec: FieldSpec) -> Callable[[_Action, attrs.Attribute[Any], obje
             code, message = problem
             path = f"/{instance.kind}/{attribute.name}"
             raise FlowError(message, [Diagnostic.error(code, path, message)])
+        if isinstance(value, float):
+            # A whole float (2000.0, as JSON may carry it) is accepted as the int it equals.
+            # This is the rare slow path, so it costs the usual int nothing, unlike a
+            # converter; the instance is still being built, as in __attrs_post_init__.
+            object.__setattr__(instance, attribute.name, int(value))
 
     return validate
-
-
-def _whole_number(value: object) -> object:
-    """Converter: ``2000.0`` (as JSON may carry it) is the whole number 2000."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 class _Action:

@@ -18,8 +18,9 @@ from attrs import field, frozen
 from minivoice_flow import _limits as L
 
 # An absolute http(s) URL with a host: printable ASCII only, so no white space or controls.
-# The host part stops at the first "/", "?" or "#".
-URL_PATTERN: Final = r'[Hh][Tt][Tt][Pp][Ss]?://[!"$-.0->@-~]+(?:[/?#][!-~]*)?'
+# The host part stops at the first "/", "?" or "#". ("$" is written \x24: some JSON Schema
+# validators, fastjsonschema among them, rewrite every "$" when they translate a pattern.)
+URL_PATTERN: Final = r'[Hh][Tt][Tt][Pp][Ss]?://[!"\x24-.0->@-~]+(?:[/?#][!-~]*)?'
 E164_PATTERN: Final = r"\+[1-9][0-9]{1,%d}" % (L.MAX_E164_DIGITS - 1)
 SIP_PATTERN: Final = r"sips?:[!-~]+"
 VARIABLE_PATTERN: Final = r"[a-z][a-z0-9_]{0,%d}" % (L.MAX_VARIABLE_LENGTH - 1)
