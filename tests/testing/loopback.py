@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl
@@ -42,7 +42,7 @@ class _QuietHandler(WSGIRequestHandler):
 class Server:
     """The running server: its base URL and everything it received."""
 
-    def __init__(self, routes: dict[str, Route]) -> None:
+    def __init__(self, routes: Mapping[str, Route]) -> None:
         self.routes = routes
         self.received: list[Received] = []
         self.base_url = ""
@@ -77,7 +77,7 @@ class Server:
 
 
 @contextmanager
-def serving(routes: dict[str, Route]) -> Iterator[Server]:
+def serving(routes: Mapping[str, Route]) -> Iterator[Server]:
     """Serve ``routes`` on 127.0.0.1 (a free port) for the duration of the block."""
     app = Server(routes)
     server: WSGIServer = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)

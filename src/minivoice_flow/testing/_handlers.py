@@ -209,7 +209,8 @@ def http_exchange(url: str, body: object | None) -> tuple[int | None, bytes, str
             status: int = response.status
             return status, response.read(), ""
     except urllib.error.HTTPError as error:
-        return error.code, error.read(), f"HTTP {error.code} {error.reason}"
+        with error:
+            return error.code, error.read(), f"HTTP {error.code} {error.reason}"
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         return None, b"", f"no response from {url}: {reason}"
