@@ -49,8 +49,8 @@ def _lost_tones(lost: list[ToneRecord], result: SimulationResult) -> str:
     chars = shown("".join(t.char for t in lost))
     return (
         f"{chars} started before the far end was listening (from {ready} ms) and were lost; "
-        f"the first started at {first.at_ms} ms: a pause_before_ms {ready - first.at_ms} ms "
-        "longer would have let it be heard"
+        f"the first started at {first.at_ms} ms, so a pause_before_ms {ready - first.at_ms} ms "
+        "longer would have let them all be heard"
     )
 
 

@@ -37,5 +37,6 @@ def pytest_runtest_makereport(
     report = outcome.get_result()
     simulator = getattr(item, "funcargs", {}).get("minivoice_sim")
     if report.when == "call" and report.failed and isinstance(simulator, Simulator):
-        if simulator.results:
-            report.sections.append((SECTION, simulator.report()))
+        unseen = simulator.not_shown()  # a failed assertion helper already showed the others
+        if unseen:
+            report.sections.append((SECTION, "\n\n".join(r.timeline() for r in unseen)))
