@@ -44,7 +44,7 @@ class TestFarEndHeard:
         assert message.splitlines()[0] == 'the far end heard "4#"; expected "1234#"'
         assert '"123" started before the far end was listening (from 3500 ms)' in message
         assert "the first started at 3000 ms, so a pause_before_ms 500 ms longer" in message
-        assert "  tone \"1\" to +15551230002: lost (listening from 3500)" in message
+        assert '  tone "1" to +15551230002: lost (listening from 3500)' in message
 
     def test_tones_sent_to_the_caller(self) -> None:
         result = simulate(Flow().send_digits("12").transfer(PBX), far_end=IVR)
@@ -78,7 +78,9 @@ class TestTimeline:
     def test_passes_with_or_without_outcomes(self) -> None:
         result = pin_call(2000)
         assert_timeline(result, [("transfer", 0, 2000), ("send_digits", 2000, 5000)])
-        assert_timeline(result, [("transfer", 0, 2000, "answered"), ("send_digits", 2000, 5000, "sent")])
+        assert_timeline(
+            result, [("transfer", 0, 2000, "answered"), ("send_digits", 2000, 5000, "sent")]
+        )
 
     def test_marks_the_differing_row(self) -> None:
         result = pin_call(0)
@@ -87,8 +89,25 @@ class TestTimeline:
         lines = message.splitlines()
         assert lines[0] == "the simulated actions differ from the expected timeline:"
         assert lines[1].split() == ["#", "expected", "|", "actual"]
-        assert lines[2].split() == ["0", "transfer", "0..2000", "|", "transfer", "0..2000", "answered"]
-        assert lines[3].split() == [">", "1", "send_digits", "2000..5000", "|", "send_digits", "2000..3000", "sent"]
+        assert lines[2].split() == [
+            "0",
+            "transfer",
+            "0..2000",
+            "|",
+            "transfer",
+            "0..2000",
+            "answered",
+        ]
+        assert lines[3].split() == [
+            ">",
+            "1",
+            "send_digits",
+            "2000..5000",
+            "|",
+            "send_digits",
+            "2000..3000",
+            "sent",
+        ]
         assert "the simulated call:" in message
 
     def test_missing_and_extra_rows(self) -> None:

@@ -32,9 +32,15 @@ class TestTransferNotConnected:
 
     @pytest.mark.parametrize(
         ("ivr", "status"),
-        [(TestIVR.busy(), "busy"), (TestIVR.no_answer(), "no_answer"), (TestIVR.failing(), "failed")],
+        [
+            (TestIVR.busy(), "busy"),
+            (TestIVR.no_answer(), "no_answer"),
+            (TestIVR.failing(), "failed"),
+        ],
     )
-    def test_without_fallback_the_call_ends_with_that_status(self, ivr: TestIVR, status: str) -> None:
+    def test_without_fallback_the_call_ends_with_that_status(
+        self, ivr: TestIVR, status: str
+    ) -> None:
         result = simulate(Flow().transfer(PBX).play(PROMPT), far_end=ivr)
         assert result.status == status
         assert result.end_reason == "transfer_not_connected"
@@ -49,7 +55,11 @@ class TestTransferNotConnected:
             seen.append(request)
             return SORRY_FLOW
 
-        ivr = {"busy": TestIVR.busy(), "no_answer": TestIVR.no_answer(), "failed": TestIVR.failing()}
+        ivr = {
+            "busy": TestIVR.busy(),
+            "no_answer": TestIVR.no_answer(),
+            "failed": TestIVR.failing(),
+        }
         flow = Flow().transfer(PBX, fallback_url=BUSY).play(PROMPT)
         result = simulate(flow, far_end=ivr[status], handlers={BUSY: fallback})
         assert [r.call["status"] for r in seen] == [status]
@@ -71,7 +81,11 @@ class TestFarEnd:
     def test_tones_before_a_transfer_go_to_the_caller(self) -> None:
         flow = Flow().send_digits("12").transfer(PBX).send_digits("3", pause_before_ms=1000)
         result = simulate(flow, far_end=TestIVR(expect="3"))
-        assert [(t.char, t.to) for t in result.tones] == [("1", "caller"), ("2", "caller"), ("3", PBX)]
+        assert [(t.char, t.to) for t in result.tones] == [
+            ("1", "caller"),
+            ("2", "caller"),
+            ("3", PBX),
+        ]
         assert result.far_end_digits == "3"
 
     def test_each_destination_hears_only_its_own_tones(self) -> None:
@@ -89,11 +103,7 @@ class TestFarEnd:
         assert [t.accepted for t in result.transfers] == [True, True]
 
     def test_a_failed_second_transfer_sends_later_tones_to_the_caller(self) -> None:
-        flow = (
-            Flow()
-            .transfer(PBX)
-            .transfer(OTHER, fallback_url=BUSY)
-        )
+        flow = Flow().transfer(PBX).transfer(OTHER, fallback_url=BUSY)
         after = Flow("after").send_digits("9").hangup()
         result = simulate(flow, far_end={PBX: TestIVR()}, handlers={BUSY: after})
         assert [(t.char, t.to) for t in result.tones] == [("9", "caller")]
@@ -140,7 +150,9 @@ class TestCallerHangsUp:
     def test_no_fallback_request_after_hanging_up(self) -> None:
         flow = Flow().transfer(PBX, fallback_url=BUSY)
         result = simulate(
-            flow, far_end=TestIVR.busy(ring_ms=1000), caller=Caller.hangs_up(at_ms=1000),
+            flow,
+            far_end=TestIVR.busy(ring_ms=1000),
+            caller=Caller.hangs_up(at_ms=1000),
             handlers={BUSY: SORRY_FLOW},
         )
         assert [r.reason for r in result.requests] == ["answer"]
@@ -238,7 +250,10 @@ class TestRedirects:
         result = simulate(SORRY_FLOW)
         (request,) = result.requests
         assert (request.reason, request.method, request.url) == ("answer", "POST", ANSWER_URL)
-        assert simulate(SORRY_FLOW, answer_url="https://x.example/a").requests[0].url == "https://x.example/a"
+        assert (
+            simulate(SORRY_FLOW, answer_url="https://x.example/a").requests[0].url
+            == "https://x.example/a"
+        )
 
 
 class TestUnfollowedAndRejected:
@@ -297,7 +312,11 @@ class TestEndOfCall:
 
     def test_the_actions_run_out(self) -> None:
         result = simulate(Flow().play(PROMPT))
-        assert (result.status, result.end_reason, result.ended_at_ms) == ("completed", "actions_done", 3000)
+        assert (result.status, result.end_reason, result.ended_at_ms) == (
+            "completed",
+            "actions_done",
+            3000,
+        )
 
     def test_the_flow_hangs_up(self) -> None:
         result = simulate(Flow().play(PROMPT).hangup())
@@ -307,7 +326,11 @@ class TestEndOfCall:
     def test_outbound_swaps_from_and_to(self) -> None:
         result = simulate(Flow(direction="outbound").hangup(), caller=Caller(number="+15557654321"))
         call = result.webhooks[0]["call"]
-        assert (call["direction"], call["from"], call["to"]) == ("outbound", "+15551230002", "+15557654321")
+        assert (call["direction"], call["from"], call["to"]) == (
+            "outbound",
+            "+15551230002",
+            "+15557654321",
+        )
         assert simulate(Flow().hangup(), direction="outbound").direction == "outbound"
 
     def test_the_same_call_gives_the_same_result(self) -> None:
@@ -340,9 +363,21 @@ class TestArguments:
             simulate(SORRY_FLOW, far_end={PBX: "answers"})  # type: ignore[dict-item]
 
     def test_a_bad_play_duration(self) -> None:
-        with pytest.raises(TypeError, match=r"audio_ms\['https://media.example.com/menu.wav'\]"):
+        with pytest.raises(ValueError, match=r"audio_ms\['https://media.example.com/menu.wav'\]"):
             simulate(SORRY_FLOW, audio_ms={PROMPT: -1})
 
     def test_a_bad_request_limit(self) -> None:
-        with pytest.raises(TypeError, match="max_requests must be a whole number, 1 or more; got 0"):
+        with pytest.raises(
+            ValueError, match="max_requests must be a whole number, 1 or more; got 0"
+        ):
             simulate(SORRY_FLOW, max_requests=0)
+
+    def test_a_request_limit_of_the_wrong_type(self) -> None:
+        with pytest.raises(
+            TypeError, match="max_requests must be a whole number, 1 or more; got True"
+        ):
+            simulate(SORRY_FLOW, max_requests=True)
+
+    def test_an_empty_call_id(self) -> None:
+        with pytest.raises(ValueError, match="call_id must be a non-empty string; got ''"):
+            simulate(SORRY_FLOW, call_id="")

@@ -58,7 +58,9 @@ class TestWholeCallOverHttp:
     def test_answer_redirect_and_webhooks(self) -> None:
         def answer(request: Received) -> tuple[int, bytes | str]:
             choice = f"{server.base_url}/choice"
-            return answer_with(Flow("menu").play(MENU).collect("pick", max_digits=1).redirect(choice))
+            return answer_with(
+                Flow("menu").play(MENU).collect("pick", max_digits=1).redirect(choice)
+            )
 
         def choice(request: Received) -> tuple[int, bytes | str]:
             pick = request.json()["variables"]["pick"]
@@ -76,7 +78,11 @@ class TestWholeCallOverHttp:
                 caller=Caller.answers_prompts("3"),
             )
         assert server.paths() == [
-            "/webhook", "/webhook", "/answer", "/choice", "/webhook",
+            "/webhook",
+            "/webhook",
+            "/answer",
+            "/choice",
+            "/webhook",
         ]
         assert [r.json() for r in server.received if r.path == "/webhook"] == list(result.webhooks)
         assert all(r.content_type == "application/json" for r in server.received)

@@ -92,10 +92,7 @@ class TestTransferBeforeDecision:
 
     def test_harm(self) -> None:
         flow = (
-            Flow("menu")
-            .play(MENU)
-            .collect("pick", max_digits=1)
-            .transfer(SALES, fallback_url=BUSY)
+            Flow("menu").play(MENU).collect("pick", max_digits=1).transfer(SALES, fallback_url=BUSY)
         )
         assert "transfer_before_decision" in codes(flow)
         result = simulate(flow, caller=PRESSES_TWO)
@@ -130,7 +127,10 @@ class TestTransferWithoutFallback:
         sorry = Flow("sorry").play(SORRY).hangup()
         result = simulate(flow, far_end=TestIVR.busy(), handlers={BUSY: sorry})
         assert result.status == "completed"
-        assert [(a.flow, a.kind) for a in result.actions][1:] == [("sorry", "play"), ("sorry", "hangup")]
+        assert [(a.flow, a.kind) for a in result.actions][1:] == [
+            ("sorry", "play"),
+            ("sorry", "hangup"),
+        ]
 
 
 class TestDigitsTooEarly:
@@ -147,7 +147,9 @@ class TestDigitsTooEarly:
         assert not result.far_end_accepted
 
     def test_fixed(self) -> None:
-        flow = Flow("pin").transfer(PBX, fallback_url=BUSY).send_digits("1234#", pause_before_ms=2000)
+        flow = (
+            Flow("pin").transfer(PBX, fallback_url=BUSY).send_digits("1234#", pause_before_ms=2000)
+        )
         assert "digits_too_early" not in codes(flow)
         result = simulate(flow, far_end=self.IVR)
         assert result.far_end_digits == "1234#"
@@ -160,7 +162,9 @@ class TestDigitsToCaller:
     IVR = TestIVR(expect="1234#", ready_after_ms=1500)
 
     def test_harm(self) -> None:
-        flow = Flow("pin", direction="inbound").send_digits("1234#").transfer(PBX, fallback_url=BUSY)
+        flow = (
+            Flow("pin", direction="inbound").send_digits("1234#").transfer(PBX, fallback_url=BUSY)
+        )
         assert "digits_to_caller" in codes(flow)
         result = simulate(flow, far_end=self.IVR)
         assert {t.to for t in result.tones} == {"caller"}

@@ -87,7 +87,7 @@ class TestCallerChecks:
             make()
 
     def test_keys_must_be_key_presses(self) -> None:
-        with pytest.raises(TypeError, match="Caller.keys must hold KeyPress objects; got '1'"):
+        with pytest.raises(TypeError, match=r"Caller\.keys must hold KeyPress objects; got '1'"):
             Caller(keys=["1"])  # type: ignore[list-item]
 
     def test_bool_is_not_a_time(self) -> None:

@@ -16,7 +16,7 @@ from minivoice_flow.testing import Simulator, TestIVR
 
 pytest_plugins = ["pytester"]
 
-USER_TESTS = '''
+USER_TESTS = """
 from minivoice_flow import Flow
 from minivoice_flow.testing import TestIVR
 
@@ -40,7 +40,7 @@ def test_waits_long_enough(minivoice_sim):
 def test_sends_at_once(minivoice_sim):
     result = minivoice_sim.run(pin_entry(0), far_end=IVR)
     minivoice_sim.assert_far_end_heard(result, "1234#")
-'''
+"""
 
 
 @pytest.fixture
@@ -124,6 +124,11 @@ class TestSimulator:
 
 
 def test_importing_the_library_does_not_load_the_simulator() -> None:
-    code = "import sys, minivoice_flow; print(any(m.startswith('minivoice_flow.testing') for m in sys.modules))"
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = (
+        "import sys, minivoice_flow; "
+        "print(any(m.startswith('minivoice_flow.testing') for m in sys.modules))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert output.stdout.strip() == "False"

@@ -49,7 +49,9 @@ class TestSendDigits:
         assert tone_times(result) == [("1", 0), ("2", 700), ("3", 1900), ("4", 2600)]
         assert result.rows() == [("send_digits", 0, 2800, "sent")]
 
-    @pytest.mark.parametrize(("pause", "end", "first"), [(None, 1000, 0), (0, 1000, 0), (60000, 61000, 60000)])
+    @pytest.mark.parametrize(
+        ("pause", "end", "first"), [(None, 1000, 0), (0, 1000, 0), (60000, 61000, 60000)]
+    )
     def test_pause_before_ms_delays_the_first_tone(
         self, pause: int | None, end: int, first: int
     ) -> None:
@@ -61,7 +63,13 @@ class TestSendDigits:
         """send_digits("1234#", pause_before_ms=2000): 2000 + 5 x 200."""
         result = digits_alone("1234#", 2000)
         assert result.rows() == [("send_digits", 0, 3000, "sent")]
-        assert tone_times(result) == [("1", 2000), ("2", 2200), ("3", 2400), ("4", 2600), ("#", 2800)]
+        assert tone_times(result) == [
+            ("1", 2000),
+            ("2", 2200),
+            ("3", 2400),
+            ("4", 2600),
+            ("#", 2800),
+        ]
 
     def test_fifty_digits(self) -> None:
         assert digits_alone("9" * 50).rows() == [("send_digits", 0, 10000, "sent")]
@@ -76,7 +84,9 @@ class TestSendDigits:
 class TestFarEndReadiness:
     """A tone that starts before the far end is ready is lost; at or after, it is heard."""
 
-    @pytest.mark.parametrize(("pause", "heard"), [(0, ""), (1000, "4#"), (1500, "1234#"), (2000, "1234#")])
+    @pytest.mark.parametrize(
+        ("pause", "heard"), [(0, ""), (1000, "4#"), (1500, "1234#"), (2000, "1234#")]
+    )
     def test_the_classic_bug(self, pause: int, heard: str) -> None:
         ivr = TestIVR(expect="1234#", ready_after_ms=1500)
         assert simulate(pin_flow(pause), far_end=ivr).far_end_digits == heard
@@ -178,7 +188,9 @@ class TestCollect:
         # "1" counts at 1200; "2" counts at 3200, exactly 2000 later: still in time.
         # "3" would count at 5300, after the timeout at 5200.
         caller = (
-            Caller.presses("1", at_ms=1000).and_presses("2", at_ms=3000).and_presses("3", at_ms=5100)
+            Caller.presses("1", at_ms=1000)
+            .and_presses("2", at_ms=3000)
+            .and_presses("3", at_ms=5100)
         )
         result = collect_with(caller, timeout_ms=2000)
         assert result.rows()[0] == ("collect", 0, 5200, "timeout")
@@ -191,7 +203,11 @@ class TestCollect:
 
     def test_keys_pressed_before_the_collect_listens_are_not_kept(self) -> None:
         # One key during the prompt, one straddling the collect's start, one in time.
-        caller = Caller.presses("7", at_ms=1000).and_presses("8", at_ms=2900).and_presses("9", at_ms=3100)
+        caller = (
+            Caller.presses("7", at_ms=1000)
+            .and_presses("8", at_ms=2900)
+            .and_presses("9", at_ms=3100)
+        )
         flow = Flow().play(PROMPT).collect("pin", max_digits=1).hangup()
         result = simulate(flow, caller=caller)
         assert result.variables == {"pin": "9"}
@@ -203,7 +219,9 @@ class TestCollect:
 
     def test_keys_follow_one_another(self) -> None:
         """A key starts no earlier than the end of the key before it."""
-        result = collect_with(Caller.presses("12", at_ms=0).and_presses("3", at_ms=100), max_digits=3)
+        result = collect_with(
+            Caller.presses("12", at_ms=0).and_presses("3", at_ms=100), max_digits=3
+        )
         assert [(k.key, k.pressed_at_ms, k.counted_at_ms) for k in result.keys] == [
             ("1", 0, 200),
             ("2", 200, 400),

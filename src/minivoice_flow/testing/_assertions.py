@@ -59,7 +59,9 @@ def assert_status(result: SimulationResult, status: str, *, end_reason: str | No
     __tracebackhide__ = True
     problems = []
     if result.status != status:
-        problems.append(f"the call ended with status {shown(result.status)}; expected {shown(status)}")
+        problems.append(
+            f"the call ended with status {shown(result.status)}; expected {shown(status)}"
+        )
     if end_reason is not None and result.end_reason != end_reason:
         problems.append(
             f"the call ended because of {shown(result.end_reason)}; expected {shown(end_reason)}"

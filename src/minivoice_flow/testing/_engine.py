@@ -17,7 +17,14 @@ from attrs import define, frozen
 from minivoice_flow._actions import Action, Collect, Hangup, Play, Redirect, SendDigits, Transfer
 from minivoice_flow._flow import Flow
 from minivoice_flow._rules import Direction
-from minivoice_flow.testing._handlers import CallRequest, Handler, Reason, ask, http_exchange, resolve
+from minivoice_flow.testing._handlers import (
+    CallRequest,
+    Handler,
+    Reason,
+    ask,
+    http_exchange,
+    resolve,
+)
 from minivoice_flow.testing._keypad import Keypad
 from minivoice_flow.testing._parties import Caller, TestIVR
 from minivoice_flow.testing._payloads import (
@@ -316,15 +323,15 @@ class _Call:
 
     def _record(self, step: _Step, end: int, outcome: str, detail: str = "") -> None:
         record = ActionRecord(
-                index=step.index,
-                kind=step.action.kind,
-                url=step.url,
-                flow=step.flow,
-                start_ms=self.now,
-                end_ms=end,
-                outcome=outcome,
-                detail=detail,
-                action=step.action,
+            index=step.index,
+            kind=step.action.kind,
+            url=step.url,
+            flow=step.flow,
+            start_ms=self.now,
+            end_ms=end,
+            outcome=outcome,
+            detail=detail,
+            action=step.action,
         )
         self.actions.append(record)
         self.events[self.slot] = TimelineEvent(record.start_ms, end, action_line(record))

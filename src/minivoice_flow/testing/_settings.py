@@ -68,23 +68,13 @@ class Settings:
             direction,
         )
         _expect(timing is None or isinstance(timing, Timing), "timing", "a Timing", timing)
-        _expect(
-            isinstance(call_id, str) and call_id != "", "call_id", "a non-empty string", call_id
-        )
-        _expect(
-            isinstance(max_requests, int) and max_requests >= 1,
-            "max_requests",
-            "a whole number, 1 or more",
-            max_requests,
-        )
+        _expect(isinstance(call_id, str), "call_id", "a string", call_id)
+        _expect(call_id != "", "call_id", "a non-empty string", call_id, ValueError)
+        _expect_count(max_requests, "max_requests", "a whole number, 1 or more", minimum=1)
         durations = dict(audio_ms or {})
         for url, ms in durations.items():
-            _expect(
-                isinstance(ms, int) and not isinstance(ms, bool) and ms >= 0,
-                f"audio_ms[{url!r}]",
-                "a whole number of milliseconds, 0 or more",
-                ms,
-            )
+            wanted = "a whole number of milliseconds, 0 or more"
+            _expect_count(ms, f"audio_ms[{url!r}]", wanted, minimum=0)
         if isinstance(app, str):
             answer_url = app
         if direction is None:
@@ -103,9 +93,18 @@ class Settings:
         )
 
 
-def _expect(ok: bool, name: str, wanted: str, value: object) -> None:
+def _expect(
+    ok: bool, name: str, wanted: str, value: object, error: type[Exception] = TypeError
+) -> None:
     if not ok:
-        raise TypeError(f"simulate() argument {name} must be {wanted}; got {value!r}")
+        raise error(f"simulate() argument {name} must be {wanted}; got {value!r}")
+
+
+def _expect_count(value: object, name: str, wanted: str, *, minimum: int) -> None:
+    """A whole number (not a bool): TypeError for another type, ValueError below ``minimum``."""
+    _expect(isinstance(value, int) and not isinstance(value, bool), name, wanted, value)
+    assert isinstance(value, int)
+    _expect(value >= minimum, name, wanted, value, ValueError)
 
 
 def _check_far_end(far_end: object) -> None:

@@ -40,6 +40,7 @@ COLLECT_TIMEOUT_MS: Final[int] = int(
 TRANSFER_TIMEOUT_MS: Final = L.DEFAULT_TRANSFER_TIMEOUT_MS
 FINISH_ON_KEY: Final = L.DEFAULT_FINISH_ON_KEY
 
+
 @frozen
 class Timing:
     """How long things take in a simulated call, in whole milliseconds.
