@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from minivoice_flow import Flow
+from minivoice_flow import Flow, Play
 from minivoice_flow.testing import ANSWER_URL, CallRequest, Caller, Handler, TestIVR, simulate
 
 PBX = "+15551230002"
@@ -194,7 +194,7 @@ class TestRedirects:
             "data": {},
         }
         assert [(a.flow, a.kind) for a in result.actions][-1] == ("chosen", "play")
-        assert result.actions[-1].action is not None
+        assert result.actions[-1].action == Play("https://media.example.com/2.wav")
         assert result.status == "completed"
 
     def test_the_method_is_passed_on(self) -> None:

@@ -136,6 +136,13 @@ _STOP: Final = _Stop.STOP
 _Next = tuple[Flow, str] | _Stop | None
 
 _DEFAULT_IVR: Final = TestIVR()
+#: A redirect's outcome, from its request's.
+_REDIRECT_OUTCOMES: Final = {
+    "ok": "followed",
+    "rejected": "rejected",
+    "failed": "request_failed",
+    "not_followed": "not_followed",
+}
 
 
 class _Call:
@@ -294,10 +301,7 @@ class _Call:
     def _redirect(self, step: _Step, action: Redirect) -> _Next:
         method = "POST" if action.method is None else action.method
         going = self._request(action.url, method, "redirect")
-        outcome = {
-            "ok": "followed",
-            "failed": "request_failed",
-        }.get(self.requests[-1].outcome, self.requests[-1].outcome)
+        outcome = _REDIRECT_OUTCOMES[self.requests[-1].outcome]
         self._record(step, self.now, outcome, action.url)
         return going
 
@@ -313,7 +317,7 @@ class _Call:
 
     def _finish(self, step: _Step, end: int, outcome: str, detail: str = "") -> _Next:
         """Record an action ending at ``end``, or cut at the hang-up if that comes first."""
-        if self.hangup_at is not None and self.hangup_at < end:
+        if self.hangup_at is not None and self._hung_up_before(end):
             self._record(step, self.hangup_at, "caller_hung_up", detail)
             self.now = self.hangup_at
             return self._end("completed", "caller_hung_up")
@@ -356,13 +360,12 @@ class _Call:
                 why = f"more than {self.s.max_requests} requests in one call (a redirect loop?)"
                 self._not_followed(reason, method, url, body, why)
                 return self._end("in_progress", "request_limit")
-            found = resolve(url, self.s.handlers)
-            if found is None:
+            handler = resolve(url, self.s.handlers)
+            if handler is None:
                 why = "no handler for this URL, and it is not on loopback"
                 self._not_followed(reason, method, url, body, why)
                 self.not_followed = url
                 return self._end("in_progress", "not_followed")
-            handler = found[0]
         request = CallRequest(url=url, method=method, reason=reason, at_ms=self.now, body=body)
         answer = ask(handler, request, self.s.direction)
         self._add_request(

@@ -110,31 +110,30 @@ def check_handler(where: str, handler: object) -> None:
     )
 
 
-def resolve(url: str, handlers: Mapping[str, Handler]) -> tuple[Handler, str] | None:
-    """The handler for ``url`` and the name it is shown by, or None if nothing serves it.
+def resolve(url: str, handlers: Mapping[str, Handler]) -> Handler | None:
+    """The handler for ``url``, or None if nothing serves it.
 
     Exact keys win; a key ending in "/" serves every URL under it (the longest such key), and
     when its handler is a URL ending in "/" the rest of the path is appended to it. A loopback
     URL with no key is requested over HTTP.
     """
     if url in handlers:
-        return handlers[url], url
+        return handlers[url]
     prefixes = [key for key in handlers if key.endswith("/") and url.startswith(key)]
     if prefixes:
         key = max(prefixes, key=len)
         handler = handlers[key]
         if isinstance(handler, str) and handler.endswith("/"):
             handler = handler + url[len(key) :]
-        return handler, key
-    if is_loopback_url(url):
-        return url, url
-    return None
+        return handler
+    return url if is_loopback_url(url) else None
 
 
 def ask(handler: Handler, request: CallRequest, direction: Direction) -> Answer:
     """Run one request through a handler and judge the response as MiniVoice would."""
     if isinstance(handler, Flow):
-        return _judge_flow(f"Flow {handler.name or '(unnamed)'}", handler)
+        name = "(unnamed)" if handler.name is None else handler.name
+        return _judge_flow(f"Flow {name}", handler)
     if isinstance(handler, str):
         return _ask_http(handler, request, direction)
     via = getattr(handler, "__qualname__", None) or type(handler).__name__

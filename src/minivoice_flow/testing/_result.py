@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from attrs import field, frozen
 
@@ -25,7 +25,7 @@ EndReason = Literal[
 ]
 
 #: Who heard tones sent before any transfer.
-CALLER: str = "caller"
+CALLER: Final = "caller"
 
 
 @frozen
@@ -41,8 +41,8 @@ class ActionRecord:
     #: played, max_digits, finish_key, timeout, sent, answered, busy, no_answer, failed,
     #: followed, not_followed, rejected, request_failed, hung_up, or caller_hung_up
     outcome: str
+    action: Action = field(eq=False, repr=False)  # the action object itself
     detail: str = ""
-    action: Action | None = field(default=None, eq=False, repr=False)
 
     @property
     def pointer(self) -> str:
@@ -52,7 +52,8 @@ class ActionRecord:
     @property
     def step(self) -> str:
         """A label for the step: the flow's name (or URL) and the action's pointer."""
-        return f"{self.flow or self.url} {self.pointer}"
+        source = self.url if self.flow is None else self.flow
+        return f"{source} {self.pointer}"
 
     def row(self) -> tuple[str, int, int, str]:
         """``(kind, start_ms, end_ms, outcome)``: what ``assert_timeline`` compares."""
