@@ -23,6 +23,8 @@ FarEnd = TestIVR | Mapping[str, TestIVR]
 
 @frozen
 class Settings:
+    """Everything one simulated call needs besides the application, defaults filled in."""
+
     caller: Caller
     far_end: FarEnd | None
     handlers: Mapping[str, Handler]
