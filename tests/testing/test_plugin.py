@@ -1,0 +1,134 @@
+"""The pytest plugin works in a fresh project that only installs the package.
+
+The inner runs are subprocesses, so the plugin is found through its pytest11 entry point,
+exactly as in a user's project, and not because this test session already imported it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from minivoice_flow import Flow
+from minivoice_flow.testing import Simulator, TestIVR
+
+pytest_plugins = ["pytester"]
+
+USER_TESTS = """
+from minivoice_flow import Flow
+from minivoice_flow.testing import TestIVR
+
+IVR = TestIVR(expect="1234#", ready_after_ms=1500)
+
+
+def pin_entry(pause):
+    return (
+        Flow("pin_entry")
+        .transfer("+15551230002", fallback_url="https://app.example.com/busy")
+        .send_digits("1234#", pause_before_ms=pause)
+    )
+
+
+def test_waits_long_enough(minivoice_sim):
+    result = minivoice_sim.run(pin_entry(2000), far_end=IVR)
+    minivoice_sim.assert_far_end_heard(result, "1234#")
+    minivoice_sim.assert_timeline(result, [("transfer", 0, 2000), ("send_digits", 2000, 5000)])
+
+
+def test_sends_at_once(minivoice_sim):
+    result = minivoice_sim.run(pin_entry(0), far_end=IVR)
+    minivoice_sim.assert_far_end_heard(result, "1234#")
+"""
+
+
+@pytest.fixture
+def user_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project with its own tests and no conftest: only the installed package."""
+    pytester.makepyfile(test_pin=USER_TESTS)
+    return pytester
+
+
+class TestInAFreshProject:
+    """A user's tests get the fixture and readable failures without any set-up."""
+
+    def test_one_passes_and_one_fails_with_the_difference(
+        self, user_project: pytest.Pytester
+    ) -> None:
+        result = user_project.runpytest_subprocess("-W", "error")
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                '*AssertionError: the far end heard ""; expected "1234#"',
+                '*"1234#" started before the far end was listening (from 3500 ms)*',
+            ]
+        )
+
+    def test_a_plain_assert_gets_the_calls_in_its_report(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(
+            test_plain="""
+            from minivoice_flow import Flow
+
+            def test_plain(minivoice_sim):
+                first = minivoice_sim.run(Flow("one").hangup())
+                second = minivoice_sim.run(Flow("two").play("https://m.example/a.wav"))
+                assert first.ended_at_ms == second.ended_at_ms
+            """
+        )
+        result = pytester.runpytest_subprocess()
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*- minivoice-flow simulated calls -*",
+                "call call_123, inbound, caller +15551230001*",
+                "*end: completed (hangup action); last step: one /actions/0/hangup",
+                "call call_123, inbound, caller +15551230001*",
+                "*end: completed (actions done); last step: two /actions/0/play",
+            ]
+        )
+
+    def test_a_call_shown_by_the_failure_is_not_repeated(
+        self, user_project: pytest.Pytester
+    ) -> None:
+        result = user_project.runpytest_subprocess()
+        result.assert_outcomes(passed=1, failed=1)
+        assert "minivoice-flow simulated calls" not in result.stdout.str()
+
+    def test_the_fixture_is_listed(self, user_project: pytest.Pytester) -> None:
+        result = user_project.runpytest_subprocess("--fixtures")
+        result.stdout.fnmatch_lines(["minivoice_sim -- *", "*Simulate calls in a test*"])
+
+    def test_test_ivr_is_not_collected(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(
+            test_ivr="""
+            from minivoice_flow.testing import TestIVR
+
+            def test_nothing():
+                assert TestIVR().outcome == "answer"
+            """
+        )
+        result = pytester.runpytest_subprocess("-W", "error")
+        result.assert_outcomes(passed=1)
+
+
+class TestSimulator:
+    """The fixture's object runs calls, keeps them, and applies its defaults."""
+
+    def test_defaults_apply_unless_overridden(self) -> None:
+        flow = Flow().transfer("+15551230002").send_digits("1", pause_before_ms=100)
+        simulator = Simulator(far_end=TestIVR(ready_after_ms=500))
+        assert simulator.run(flow).far_end_digits == ""
+        assert simulator.run(flow, far_end=TestIVR()).far_end_digits == "1"
+        assert [r.far_end_digits for r in simulator.results] == ["", "1"]
+
+
+def test_importing_the_library_does_not_load_the_simulator() -> None:
+    code = (
+        "import sys, minivoice_flow; "
+        "print(any(m.startswith('minivoice_flow.testing') for m in sys.modules))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert output.stdout.strip() == "False"
