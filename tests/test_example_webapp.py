@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,26 +17,10 @@ from minivoice_flow.fallback import FlowSet
 from minivoice_flow.journal import CallJournal, Outcome
 from tests.journal_worker import webhook_for
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-@pytest.fixture(scope="module")
-def webapp() -> Iterator[ModuleType]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(EXAMPLES))
-        yield importlib.import_module("webapp")
-
-
 @pytest.fixture
 def line(webapp: ModuleType) -> FlowSet:
     flows: FlowSet = webapp.SUPPORT_LINE
     return flows
-
-
-@pytest.fixture
-def journal() -> Iterator[CallJournal]:
-    with CallJournal(":memory:") as opened:
-        yield opened
 
 
 def request_body(call_id: str, variables: dict[str, str] | None = None,
@@ -159,16 +139,8 @@ class TestOverHttp:
     """The same app behind a real HTTP server on a loopback port."""
 
     @pytest.fixture
-    def base(self, webapp: ModuleType, journal: CallJournal) -> Iterator[str]:
-        server = webapp.make_server(webapp.make_app(journal), "127.0.0.1", 0, quiet=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
+    def base(self, served: str) -> str:
+        return served
 
     def post(self, url: str, body: bytes) -> tuple[int, Any]:
         request = urllib.request.Request(
