@@ -19,3 +19,11 @@ Flow().wait(5)  # E: attr-defined
 parse("{}", direction="up")  # E: arg-type
 validate(b"{}", direct="inbound")  # E: call-arg
 length: int = Flow().to_json()  # E: assignment
+
+from minivoice_flow.journal import CallJournal  # noqa: E402
+from minivoice_flow.testing import TestIVR, simulate  # noqa: E402
+
+TestIVR(expect=1234)  # E: arg-type
+TestIVR(ready_after_ms="1500")  # E: arg-type
+simulate(Flow(), caller="silent")  # E: arg-type
+CallJournal(":memory:").last_step(42)  # E: arg-type
