@@ -57,6 +57,18 @@ class TestCheck:
         assert "docs/answer_url.schema.json: stale" in err
         assert "1 generated file(s) out of date" in err
 
+    def test_stale_stub_is_named(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        main(["docs", "--root", str(tmp_path)])
+        stub = tmp_path / "stubs/minivoice_flow/webhooks.pyi"
+        stub.write_text(stub.read_text().replace("def to_json(self) -> str", "def to_json(self)"))
+        capsys.readouterr()
+        assert main(["docs", "--check", "--root", str(tmp_path)]) == 1
+        err = capsys.readouterr().err
+        assert "stubs/minivoice_flow/webhooks.pyi: stale" in err
+        assert "1 generated file(s) out of date" in err
+
 
 class TestUsage:
     """Mistakes and a missing jinja2 are reported in a line, with exit 2, never a traceback."""
