@@ -26,6 +26,14 @@ pytest.importorskip("mypy.stubtest")
 
 ROOT = Path(__file__).resolve().parents[1]
 ALLOWLIST = ROOT / "stubs" / "stubtest-allowlist.txt"
+PUBLIC_MODULES = [
+    "minivoice_flow",
+    "minivoice_flow.fallback",
+    "minivoice_flow.journal",
+    "minivoice_flow.testing",
+    "minivoice_flow.testing.plugin",
+    "minivoice_flow.webhooks",
+]
 
 
 def stubtest(stubs: Path) -> subprocess.CompletedProcess[str]:
@@ -107,14 +115,7 @@ class TestEveryPublicModule:
 
     def test_each_public_module_has_a_stub(self) -> None:
         modules = public_modules(minivoice_flow)
-        assert [m.__name__ for m in modules] == [
-            "minivoice_flow",
-            "minivoice_flow.fallback",
-            "minivoice_flow.journal",
-            "minivoice_flow.testing",
-            "minivoice_flow.testing.plugin",
-            "minivoice_flow.webhooks",
-        ]
+        assert [m.__name__ for m in modules] == PUBLIC_MODULES
         assert sorted(stub_files()) == sorted(stub_path(m) for m in modules)
         assert stub_path(modules[3]) == "stubs/minivoice_flow/testing/__init__.pyi"
 
@@ -229,14 +230,7 @@ class TestUsable:
             check=False,
         )
         read = re.findall(r"Parsing (\S+) \((minivoice_flow[\w.]*)\)", result.stderr)
-        assert {module for _, module in read} == {
-            "minivoice_flow",
-            "minivoice_flow.fallback",
-            "minivoice_flow.journal",
-            "minivoice_flow.testing",
-            "minivoice_flow.testing.plugin",
-            "minivoice_flow.webhooks",
-        }
+        assert sorted({module for _, module in read}) == PUBLIC_MODULES
         for path, module in read:
             assert Path(path).is_relative_to(ROOT / "stubs"), (module, path)
         expected = [
