@@ -45,16 +45,29 @@ class TestCheck:
             assert f"{path}: missing" in err
         assert not any(tmp_path.iterdir())
 
+    @pytest.mark.parametrize(
+        ("path", "before", "after"),
+        [
+            ("docs/answer_url.schema.json", '"maxItems": 100', '"maxItems": 99'),
+            ("stubs/minivoice_flow/webhooks.pyi", "def to_json(self) -> str", "def to_json(self)"),
+        ],
+    )
     def test_stale_file_is_named(
-        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+        self,
+        path: str,
+        before: str,
+        after: str,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
     ) -> None:
         main(["docs", "--root", str(tmp_path)])
-        schema = tmp_path / "docs/answer_url.schema.json"
-        schema.write_text(schema.read_text().replace('"maxItems": 100', '"maxItems": 99'))
+        target = tmp_path / path
+        assert before in target.read_text()
+        target.write_text(target.read_text().replace(before, after))
         capsys.readouterr()
         assert main(["docs", "--check", "--root", str(tmp_path)]) == 1
         err = capsys.readouterr().err
-        assert "docs/answer_url.schema.json: stale" in err
+        assert f"{path}: stale" in err
         assert "1 generated file(s) out of date" in err
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from attrs import frozen
 
-from minivoice_flow import Flow
+from minivoice_flow import Flow, journal
 from minivoice_flow._generate.sync import Drift, find_drift, generate_all, write
+from minivoice_flow.journal import Record
+from minivoice_flow.webhooks import Webhook, WebhookError
 from tests.catalogues import extended_catalogue, install_volume
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +65,30 @@ class TestAddingAField:
             "    def play(self, url: str, *, loop: int | None = None, volume: int | None = None)"
             " -> Flow: ..."
         ) in stub
+
+    def test_a_field_of_a_public_module_makes_its_stub_stale(
+        self, files: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        write(tmp_path, files)
+
+        @frozen
+        class Received:
+            """What ``record_webhook`` did: the record stored, and the webhook or why it is
+            unreadable."""
+
+            record: Record
+            webhook: Webhook | None
+            error: WebhookError | None
+            duplicate: bool = False
+
+        monkeypatch.setattr(journal, "Received", Received)
+        extended = generate_all()
+        assert find_drift(tmp_path, extended) == [
+            Drift("stubs/minivoice_flow/journal.pyi", "stale")
+        ]
+        stub = extended["stubs/minivoice_flow/journal.pyi"]
+        assert "    @property\n    def duplicate(self) -> bool: ...\n" in stub
+        assert "        duplicate: bool = False,\n    ) -> None: ..." in stub
 
 
 class TestDrift:

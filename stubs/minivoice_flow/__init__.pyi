@@ -141,7 +141,6 @@ class Diagnostic:
 
     __attrs_attrs__: ClassVar[tuple[Attribute[Any], ...]]
     __match_args__ = ("code", "severity", "path", "message")
-
     @property
     def code(self) -> str: ...
     @property
@@ -162,7 +161,6 @@ class Report:
 
     __attrs_attrs__: ClassVar[tuple[Attribute[Any], ...]]
     __match_args__ = ("diagnostics",)
-
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]: ...
     def __init__(self, diagnostics: tuple[Diagnostic, ...] = ()) -> None: ...

@@ -28,8 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.epilog = (
         "Writes docs/actions/*.md, docs/rules.md, docs/index.md, docs/answer_url.schema.json "
-        "and stubs/minivoice_flow/__init__.pyi. Exit codes: 0 up to date, 1 stale files "
-        "(with --check), 2 usage error or jinja2 not installed."
+        "and a stub of every public module in stubs/minivoice_flow/. Exit codes: 0 up to date, "
+        "1 stale files (with --check), 2 usage error or jinja2 not installed."
     )
 
 

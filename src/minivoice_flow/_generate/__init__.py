@@ -1,4 +1,5 @@
-"""Generated reference files: JSON Schema, Markdown docs and stubs, from the action catalogue.
+"""Generated reference files: JSON Schema, Markdown docs and stubs, from the action catalogue
+(and, for the stubs of the modules above the core, from the public modules themselves).
 
 Each generator takes the catalogue (and the codes) as arguments, with the real ones as
 defaults, and returns ``{relative path: text}``; writing files and checking them for drift

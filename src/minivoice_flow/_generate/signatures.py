@@ -28,14 +28,21 @@ def definition(name: str, parameters: list[str], returns: str, *, indent: str = 
 
 
 def wrapped(
-    head: str, items: list[str], tail: str, *, indent: str = "", width: int = _WIDTH
+    head: str,
+    items: list[str],
+    tail: str,
+    *,
+    indent: str = "",
+    width: int = _WIDTH,
+    brackets: str = "()",
 ) -> str:
     """``head(items)tail`` on one line, or one item per line (as black lays it out) if too long."""
-    line = f"{indent}{head}({', '.join(items)}){tail}"
+    opening, closing = brackets[0], brackets[1]
+    line = f"{indent}{head}{opening}{', '.join(items)}{closing}{tail}"
     if len(line) <= width:
         return line
     inner = "".join(f"{indent}    {item},\n" for item in items)
-    return f"{indent}{head}(\n{inner}{indent}){tail}"
+    return f"{indent}{head}{opening}\n{inner}{indent}{closing}{tail}"
 
 
 def _parameter(field: FieldInfo) -> str:
