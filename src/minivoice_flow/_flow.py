@@ -153,7 +153,7 @@ class Flow:
         """Every ordering-rule diagnostic of this flow, errors and warnings, in order."""
         report: Report | None = getattr(self, "_report", None)
         if report is None:
-            found = check_steps(Steps.of_actions(self._actions, self.direction))
+            found = check_steps(Steps.of_actions(self._actions, self._head[1]))
             report = report_of(found)
             _set_report(self, report)
         return report
@@ -169,7 +169,9 @@ class Flow:
         Raises ``FlowValidationError`` carrying every diagnostic when the flow has an error,
         or any diagnostic at all with ``strict=True``.
         """
-        self._raise_unless_valid(strict)
+        report = self.check()
+        if report.diagnostics and not report.passes(strict=strict):
+            self._raise(report)
         if indent is not None:
             return _wire.encode(_wire.payload_dict(self._actions), indent)
         text: str | None = getattr(self, "_json", None)
@@ -181,9 +183,12 @@ class Flow:
     def _raise_unless_valid(self, strict: bool) -> None:
         report = self.check()
         if not report.passes(strict=strict):
-            name = self.name
-            subject = f"flow {name!r}" if name is not None else "flow"
-            raise FlowValidationError(report.diagnostics, subject=subject)
+            self._raise(report)
+
+    def _raise(self, report: Report) -> NoReturn:
+        name = self.name
+        subject = f"flow {name!r}" if name is not None else "flow"
+        raise FlowValidationError(report.diagnostics, subject=subject)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Flow):
