@@ -47,7 +47,7 @@ class Steps:
         """The steps of a built flow."""
         return cls(
             list(map(_KIND, actions)),
-            lambda index, name: getattr(actions[index], name, None),
+            lambda index, name: actions[index].given(name),
             direction,
         )
 
