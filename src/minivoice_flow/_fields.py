@@ -136,11 +136,16 @@ def _quick_test(spec: FieldSpec) -> Callable[[object], bool]:
         choices = frozenset(spec.choices)
         return lambda value: type(value) is str and value in choices
     if spec.alphabet is not None:
-        matcher = re.compile(f"[{re.escape(spec.alphabet)}]*").fullmatch
-    elif spec._regex is not None:
+        # The length limits go into the pattern, so one regex call answers for both.
+        low, high = spec.min_length or 0, spec.max_length
+        matcher = re.compile(f"[{re.escape(spec.alphabet)}]{{{low},{high or ''}}}").fullmatch
+        return lambda value: type(value) is str and matcher(value) is not None
+    if spec._regex is not None:
         matcher = spec._regex.fullmatch
     else:
         matcher = re.compile(".*", re.DOTALL).fullmatch
+    if spec.min_length is None and spec.max_length is None:
+        return lambda value: type(value) is str and matcher(value) is not None
     shortest = spec.min_length or 0
     longest = spec.max_length if spec.max_length is not None else float("inf")
     return lambda value: (

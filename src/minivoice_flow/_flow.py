@@ -152,10 +152,11 @@ class Flow:
     def check(self) -> Report:
         """Every ordering-rule diagnostic of this flow, errors and warnings, in order."""
         report: Report | None = getattr(self, "_report", None)
-        if report is None:
-            found = check_steps(Steps.of_actions(self._actions, self._head[1]))
-            report = report_of(found)
-            _set_report(self, report)
+        return self._run_rules() if report is None else report
+
+    def _run_rules(self) -> Report:
+        report = report_of(check_steps(Steps.of_actions(self._actions, self._head[1])))
+        _set_report(self, report)
         return report
 
     def to_dict(self, *, strict: bool = False) -> dict[str, Any]:
@@ -169,12 +170,17 @@ class Flow:
         Raises ``FlowValidationError`` carrying every diagnostic when the flow has an error,
         or any diagnostic at all with ``strict=True``.
         """
-        report = self.check()
+        # check(), inlined: the JSON is only ever kept once the rules have run.
+        report: Report | None = getattr(self, "_report", None)
+        text: str | None = None
+        if report is None:
+            report = self._run_rules()
+        else:
+            text = getattr(self, "_json", None)
         if report.diagnostics and not report.passes(strict=strict):
             self._raise(report)
         if indent is not None:
             return _wire.encode(_wire.payload_dict(self._actions), indent)
-        text: str | None = getattr(self, "_json", None)
         if text is None:  # a Flow never changes, so its JSON can be kept
             text = _wire.payload_json(self._actions)
             _set_json(self, text)

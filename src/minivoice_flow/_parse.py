@@ -112,6 +112,14 @@ def _load(payload: object, found: list[Diagnostic]) -> tuple[Any, str | None]:
 
 
 def _loads(text: str, found: list[Diagnostic]) -> Any:
+    # The usual payload is a compact document that fills the text: raw_decode() reads it
+    # without decode()'s scan for trailing white space. Anything else takes the full path.
+    try:
+        data, end = _DECODER.raw_decode(text)
+        if end == len(text):
+            return data
+    except (ValueError, _Rejected, RecursionError):
+        pass  # the full path below says what is wrong
     if text.startswith(_BOM):
         found.append(_malformed("the payload starts with a byte order mark; send UTF-8 without one"))
         return _UNREADABLE
@@ -269,8 +277,7 @@ _ACCEPTS: Final = {
     info.kind: {field.name: field.spec.accepts for field in info.fields} for info in CATALOGUE
 }
 _REQUIRED: Final = {
-    info.kind: frozenset(field.name for field in info.fields if field.required)
-    for info in CATALOGUE
+    info.kind: tuple(field.name for field in info.fields if field.required) for info in CATALOGUE
 }
 _NO_FIELDS: Final[Mapping[str, Any]] = {}
 
@@ -340,8 +347,9 @@ class _Walk:
                         test = accepts.get(key)
                         if test is None or not test(value):
                             self._field(index, kind, key, value)
-                    if not _REQUIRED[kind] <= fields.keys():
-                        self._missing(index, kind, fields)
+                    for name in _REQUIRED[kind]:
+                        if name not in fields:
+                            self._missing(index, kind, name)
                     kinds.append(kind)
                     given.append(fields)
                     continue
@@ -394,16 +402,13 @@ class _Walk:
             code, message = problem
             self.found.append(Diagnostic.error(code, f"/actions/{index}/{kind}/{key}", message))
 
-    def _missing(self, index: int, kind: str, fields: Mapping[str, Any]) -> None:
-        for field in CATALOGUE_BY_KIND[kind].fields:
-            if field.required and field.name not in fields:
-                self.found.append(
-                    Diagnostic.error(
-                        "missing_field",
-                        f"/actions/{index}/{kind}/{field.name}",
-                        f"{kind} needs {field.name}: {field.spec.description_of_allowed}",
-                    )
-                )
+    def _missing(self, index: int, kind: str, name: str) -> None:
+        allowed = _SPECS[kind][name].description_of_allowed
+        self.found.append(
+            Diagnostic.error(
+                "missing_field", f"/actions/{index}/{kind}/{name}", f"{kind} needs {name}: {allowed}"
+            )
+        )
 
     def _not_looked_into(self, value: Any) -> None:
         if isinstance(value, (dict, list)):

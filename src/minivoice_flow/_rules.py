@@ -65,10 +65,11 @@ Rule = Callable[[Steps], list[Diagnostic]]
 
 
 def _reachable_count(kinds: Sequence[str | None]) -> int:
-    for index, kind in enumerate(kinds):
-        if kind in TERMINAL_KINDS:
-            return index + 1
-    return len(kinds)
+    end = len(kinds)
+    for kind in TERMINAL_KINDS:  # a search per terminal kind runs in C, not per item
+        if kind in kinds:
+            end = min(end, kinds.index(kind) + 1)
+    return end
 
 
 def _diagnostic(code: str, path: str, message: str) -> Diagnostic:
