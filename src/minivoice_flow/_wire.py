@@ -18,7 +18,7 @@ from typing import Any, Final
 from minivoice_flow._actions import CATALOGUE, Action
 from minivoice_flow._converter import action_fields
 
-# For each action class: the text that opens it, and per field (name, '"name":', encoder).
+# For each action class: the text that opens it, and per field (name, ',"name":', encoder).
 _Plan = tuple[str, tuple[tuple[str, str, Callable[[Any], str]], ...]]
 
 
@@ -29,7 +29,7 @@ def _plan(kind: str, fields: Iterable[tuple[str, str]]) -> _Plan:
     }
     return (
         '{"%s":{' % kind,
-        tuple((name, f'"{name}":', encoders[json_type]) for name, json_type in fields),
+        tuple((name, f',"{name}":', encoders[json_type]) for name, json_type in fields),
     )
 
 
@@ -44,20 +44,18 @@ def payload_dict(actions: Iterable[Action]) -> dict[str, Any]:
     return {"actions": [{action.kind: action_fields(action)} for action in actions]}
 
 
-def action_json(action: Action) -> str:
-    """One action as compact JSON; fields in definition order, unset ones left out."""
-    opening, fields = _PLANS[type(action)]
-    parts = []
-    for name, key, encode in fields:  # a plain loop: no comprehension frame on the hot path
-        value = getattr(action, name)
-        if value is not None:
-            parts.append(key + encode(value))
-    return opening + ",".join(parts) + "}}"
-
-
-def payload_json(actions: Sequence[Action]) -> str:
-    """The compact JSON text of the payload."""
-    return '{"actions":[' + ",".join(map(action_json, actions)) + "]}"
+def payload_json(actions: Iterable[Action]) -> str:
+    """The compact JSON text of the payload; fields in definition order, unset ones left out."""
+    items = []
+    for action in actions:  # plain loops: no call or comprehension frame per action
+        opening, fields = _PLANS[type(action)]
+        written = ""
+        for name, key, encode in fields:
+            value = getattr(action, name)
+            if value is not None:
+                written += key + encode(value)
+        items.append(opening + written[1:] + "}}")  # [1:] drops the first field's comma
+    return '{"actions":[' + ",".join(items) + "]}"
 
 
 def encode(payload: dict[str, Any], indent: int) -> str:
