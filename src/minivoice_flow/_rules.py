@@ -65,11 +65,10 @@ Rule = Callable[[Steps], list[Diagnostic]]
 
 
 def _reachable_count(kinds: Sequence[str | None]) -> int:
-    end = len(kinds)
-    for kind in TERMINAL_KINDS:  # a search per terminal kind runs in C, not per item
-        if kind in kinds:
-            end = min(end, kinds.index(kind) + 1)
-    return end
+    for index, kind in enumerate(kinds):
+        if kind in TERMINAL_KINDS:
+            return index + 1
+    return len(kinds)
 
 
 def _diagnostic(code: str, path: str, message: str) -> Diagnostic:
@@ -261,16 +260,24 @@ _LOOKS_FOR: Final[dict[Rule, str]] = {
     digits_too_early: "transfer",
     digits_to_caller: "send_digits",
 }
-_PLAN: Final = tuple((_LOOKS_FOR.get(rule), rule) for rule in RULES)
+#: The rules that can fire, by the set of kinds in the array (at most 2**7 sets: a small cache).
+_RULES_FOR: Final[dict[frozenset[str | None], tuple[Rule, ...]]] = {}
+
+
+def _rules_for(present: frozenset[str | None]) -> tuple[Rule, ...]:
+    rules = tuple(
+        rule for rule in RULES if rule not in _LOOKS_FOR or _LOOKS_FOR[rule] in present
+    )
+    _RULES_FOR[present] = rules
+    return rules
 
 
 def check_steps(steps: Steps) -> list[Diagnostic]:
     """Run every rule; diagnostics come whole-document first, then by action index."""
-    present = set(steps.kinds)
+    present = frozenset(steps.kinds)
     found: list[Diagnostic] = []
-    for looks_for, rule in _PLAN:
-        if looks_for is None or looks_for in present:
-            found += rule(steps)
+    for rule in _RULES_FOR.get(present) or _rules_for(present):
+        found += rule(steps)
     if len(found) > 1:
         found.sort(key=document_order)
     return found
