@@ -357,7 +357,7 @@ class _Walk:
             kinds.append(kind)
             given.append(fields)
         self.keys += keys
-        return Steps(kinds, lambda index, name: given[index].get(name), direction)
+        return Steps(kinds, given, dict.get, direction)
 
     def _not_an_action(self, index: int, item: Any) -> tuple[str | None, Mapping[str, Any]]:
         """An item of actions that is not a known action holding an object of fields."""

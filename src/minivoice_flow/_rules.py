@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from minivoice_flow._actions import CATALOGUE, Action
+from minivoice_flow._actions import CATALOGUE, Action, _Action
 from minivoice_flow._codes import CODES
 from minivoice_flow._diagnostics import Diagnostic
 from minivoice_flow._fields import describe
@@ -22,17 +22,21 @@ Direction = Literal["inbound", "outbound"]
 
 TERMINAL_KINDS: Final = frozenset(info.kind for info in CATALOGUE if info.terminal)
 _KIND: Final = operator.attrgetter("kind")
+# An item of the array as the rules read it: an action, or the fields of one from JSON.
+_Item = Any
+_ACTION_GIVEN: Final = _Action.given
 
 
 class Steps:
     """What the rules know of an actions array."""
 
-    __slots__ = ("kinds", "reachable", "direction", "_lookup")
+    __slots__ = ("kinds", "reachable", "direction", "_items", "_get")
 
     def __init__(
         self,
         kinds: Sequence[str | None],
-        lookup: Callable[[int, str], object],
+        items: Sequence[_Item],
+        get: Callable[[_Item, str], object],
         direction: Direction | None,
     ) -> None:
         #: The action name of each item, or None where the item is not an action.
@@ -40,20 +44,19 @@ class Steps:
         #: How many items can run: up to and including the first terminal action.
         self.reachable = _reachable_count(kinds)
         self.direction = direction
-        self._lookup = lookup
+        # get(items[i], name) is the value given for a field, or None (a plain function,
+        # not a closure: building Steps and reading a field are both on the request path).
+        self._items = items
+        self._get = get
 
     @classmethod
     def of_actions(cls, actions: Sequence[Action], direction: Direction | None) -> Steps:
         """The steps of a built flow."""
-        return cls(
-            list(map(_KIND, actions)),
-            lambda index, name: actions[index].given(name),
-            direction,
-        )
+        return cls(list(map(_KIND, actions)), actions, _ACTION_GIVEN, direction)
 
     def given(self, index: int, name: str) -> object:
         """The value given for field ``name`` of item ``index`` (None when unset)."""
-        return self._lookup(index, name)
+        return self._get(self._items[index], name)
 
     def path(self, index: int) -> str:
         """The JSON pointer of an item's value object (or of the item, if not an action)."""
