@@ -1,0 +1,200 @@
+"""validate()'s fast path: a regex match must mean exactly what the full walk concludes.
+
+The fast path (``_compact``) skips the item-by-item walk for compact texts it can prove valid.
+These tests hold it to the walk: the same report for any text, a match never on a text the walk
+would fault, and a match on what the library itself writes (or the speed is silently lost).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from minivoice_flow import Flow, Report, validate
+from minivoice_flow import _compact, _wire
+from minivoice_flow._actions import CATALOGUE
+from tests.strategies import any_flows, mutated_payloads, near_payloads, valid_flows
+
+
+@contextmanager
+def fast_path_off() -> Iterator[None]:
+    with patch.object(_compact, "matches", return_value=False):
+        yield
+
+
+def walk_only(text: str, direction: Any = None) -> Report:
+    with fast_path_off():
+        return validate(text, direction=direction)
+
+
+def compact(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def flow_text(flow: Flow) -> str:
+    """The compact JSON of any flow's actions, even one that breaks the ordering rules."""
+    return _wire.payload_json(flow.actions)
+
+
+# The fast path against the walk.
+
+QUOTE_INSIDE_A_VALUE = '{"actions":[{"play":{"url":"https://","x":"b"}}]}'
+
+
+@given(any_flows())
+def test_the_library_s_own_json_takes_the_fast_path(flow: Flow) -> None:
+    text = flow_text(flow)
+    # Only a value that JSON must escape (a quote or backslash in a URL) sends it to the walk.
+    assert _compact.matches(text) == ("\\" not in text)
+    assert validate(text, direction=flow.direction) == walk_only(text, flow.direction)
+
+
+@given(st.one_of(mutated_payloads(), near_payloads()).map(compact))
+def test_fast_path_reports_what_the_walk_reports_for_mutated_payloads(text: str) -> None:
+    assert validate(text) == walk_only(text)
+    if _compact.matches(text):
+        assert not validate(text).errors or _only_rule_codes(validate(text))
+
+
+def _only_rule_codes(report: Report) -> bool:
+    field_codes = {"invalid_type", "invalid_value", "out_of_range", "missing_field",
+                   "unknown_field", "unknown_action", "malformed_action", "duplicate_key"}
+    return not any(d.code in field_codes for d in report.diagnostics)
+
+
+@st.composite
+def edited_texts(draw: st.DrawFn) -> str:
+    """A valid compact text with a few characters inserted, removed or copied elsewhere."""
+    text = flow_text(draw(valid_flows()))
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(text)))
+        edit = draw(st.integers(0, 2))
+        if edit == 0:
+            text = text[:at] + draw(st.sampled_from(list('"\\,:{}[]0 -9a.wé'))) + text[at:]
+        elif edit == 1:
+            text = text[:at] + text[at + draw(st.integers(1, 4)) :]
+        else:  # a slice copied elsewhere: repeated keys, fields, actions
+            start = draw(st.integers(0, len(text)))
+            piece = text[start : start + draw(st.integers(1, 40))]
+            text = text[:at] + piece + text[at:]
+    return text
+
+
+@given(edited_texts())
+@example(QUOTE_INSIDE_A_VALUE)
+@example('{"actions":[{"play":{"url":"https://a.example/x","url":"https://a.example/y"}}]}')
+@example('{"actions":[],"actions":[{"hangup":{}}]}')
+@example('{"actions":[{"play":{"loop":2,"url":"https://a.example/x"}}]}')
+@example('{"actions":[{"send_digits":{"digits":"1234#","pause_before_ms":2000.0}}]}')
+@example('{"actions":[{"send_digits":{"digits":"1234#","pause_before_ms":02000}}]}')
+@example('{"actions":[{"send_digits":{"digits":"12\\u0034#"}}]}')
+@example('{"actions":[{"redirect":{"url":"https:\\/\\/a.example\\/next"}}]}')
+@example('{"actions":[{"hangup":{}},]}')
+@example('{"actions":[{"hangup":{},"play":{"url":"https://a.example/x"}}]}')
+@example('{"actions":[{"hangup":{}}]} ')
+def test_fast_path_reports_what_the_walk_reports_for_edited_texts(text: str) -> None:
+    assert validate(text) == walk_only(text)
+    assert validate(text, direction="inbound") == walk_only(text, "inbound")
+
+
+def test_a_quote_inside_a_value_is_never_taken_for_the_end_of_the_value() -> None:
+    # A URL pattern allows '"', so a careless expression could read https://","x":"b as
+    # one URL. The text has an unknown field x and an empty host.
+    assert not _compact.matches(QUOTE_INSIDE_A_VALUE)
+    codes = {d.code for d in validate(QUOTE_INSIDE_A_VALUE).diagnostics}
+    assert {"unknown_field", "invalid_value"} <= codes
+
+
+@pytest.mark.parametrize(
+    ("length", "matched"),
+    [(2048, True), (2049, False)],
+)
+def test_a_url_s_length_limit_holds_on_the_fast_path(length: int, matched: bool) -> None:
+    url = "https://a.example/" + "x" * (length - len("https://a.example/"))
+    text = compact({"actions": [{"play": {"url": url}}]})
+    assert _compact.matches(text) is matched
+    assert validate(text) == walk_only(text)
+
+
+def test_a_long_payload_is_matched_in_one_pass() -> None:
+    item = {"send_digits": {"digits": "1", "pause_before_ms": 1}}
+    text = compact({"actions": [item] * 20_000})  # far past every limit but the size one
+    assert _compact.matches(text)
+
+
+# The pieces the expression is built from.
+
+
+@pytest.mark.parametrize(
+    ("low", "high"),
+    [(0, 0), (0, 9), (1, 10), (5, 95), (0, 1000), (99, 101), (1000, 60000), (5000, 120000),
+     (7, 7), (10, 10), (123, 4567)],
+)
+def test_integer_range_pattern_matches_exactly_the_range(low: int, high: int) -> None:
+    pattern = _compact.integer_range_pattern(low, high)
+    assert pattern is not None
+    regex = re.compile(pattern)
+    for number in range(max(0, low - 1100), high + 1100):
+        assert (regex.fullmatch(str(number)) is not None) == (low <= number <= high), number
+
+
+@given(st.integers(0, 10**7), st.integers(0, 10**7), st.integers(0, 10**8))
+def test_integer_range_pattern_holds_for_any_range(a: int, b: int, number: int) -> None:
+    low, high = sorted((a, b))
+    regex = re.compile(_compact.integer_range_pattern(low, high) or "(?!)")
+    assert (regex.fullmatch(str(number)) is not None) == (low <= number <= high)
+    for text in (f"0{low}", f"-{low}", f"{low}.0", f"+{low}"):
+        assert regex.fullmatch(text) is None
+
+
+def test_an_empty_range_has_no_pattern() -> None:
+    assert _compact.integer_range_pattern(5, 4) is None
+
+
+PATTERNS = sorted(
+    {field.spec.pattern for info in CATALOGUE for field in info.fields if field.spec.pattern}
+)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@given(data=st.data())
+def test_rewritten_patterns_match_only_unescaped_values_the_original_accepts(
+    pattern: str, data: st.DataObject
+) -> None:
+    rewritten = _compact.without_escaped_characters(pattern)
+    assert rewritten is not None
+    value = data.draw(st.from_regex(rewritten, fullmatch=True))
+    assert '"' not in value and "\\" not in value
+    assert re.fullmatch(pattern, value)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@given(data=st.data())
+def test_rewritten_patterns_keep_every_unescaped_value(pattern: str, data: st.DataObject) -> None:
+    value = data.draw(st.from_regex(pattern, fullmatch=True))
+    if '"' not in value and "\\" not in value:
+        assert re.fullmatch(_compact.without_escaped_characters(pattern) or "(?!)", value)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [".", r"\d+", "[^a]", "(?!x)y", '"', r"\\", r"\"", "^a", "a$", r"[\d]", "(?i)a", r"\x22"],
+)
+def test_unfamiliar_patterns_are_left_to_the_walk(pattern: str) -> None:
+    assert _compact.without_escaped_characters(pattern) is None
+
+
+def test_classes_lose_only_the_quote_and_the_backslash() -> None:
+    rewritten = _compact.without_escaped_characters(r'[!-~]+[\-a]')
+    assert rewritten is not None
+    regex = re.compile(rewritten)
+    assert regex.fullmatch("!#$[]~-") and regex.fullmatch("x-") and regex.fullmatch("xa")
+    assert not regex.fullmatch('a"-') and not regex.fullmatch("a\\-") and not regex.fullmatch("xb")
