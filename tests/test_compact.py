@@ -186,7 +186,8 @@ def test_rewritten_patterns_keep_every_unescaped_value(pattern: str, data: st.Da
 
 @pytest.mark.parametrize(
     "pattern",
-    [".", r"\d+", "[^a]", "(?!x)y", '"', r"\\", r"\"", "^a", "a$", r"[\d]", "(?i)a", r"\x22"],
+    [".", r"\d+", "[^a]", "(?!x)y", '"', r"\\", r"\"", "^a", "a$", r"[\d]", "(?i)a", r"\x22",
+     "a{2", "[a-c--e]", "[[a]]", r"[a\]]", r"\1", "é"],
 )
 def test_unfamiliar_patterns_are_left_to_the_walk(pattern: str) -> None:
     assert _compact.without_escaped_characters(pattern) is None

@@ -49,11 +49,13 @@ def payload_pattern() -> str:
 
 def _action_pattern(info: ActionInfo) -> str | None:
     """``{"kind":{...}}`` with its fields in definition order, or None if not expressible."""
+    if not _PLAIN_ASCII.issuperset(info.kind):
+        return None  # a name JSON would escape
     parts = []
     for position, field in enumerate(info.fields):
         if position == 0 and not field.required:
             return None  # its text could start with a comma: not expressed here
-        value = value_pattern(field.spec)
+        value = value_pattern(field.spec) if _PLAIN_ASCII.issuperset(field.name) else None
         if value is None:
             if field.required:
                 return None
@@ -168,7 +170,10 @@ def _tokens(pattern: str) -> Iterator[tuple[str, str, frozenset[str]]]:
             yield "char", escape[0], frozenset(literal)
             index = escape.end()
         elif char == "{":
-            end = pattern.index("}", index)
+            end = pattern.find("}", index)
+            if end < 0:
+                yield "unknown", char, frozenset()
+                return
             yield "syntax", pattern[index : end + 1], frozenset()
             index = end + 1
         elif pattern.startswith(("(?:", "(?="), index):
@@ -194,6 +199,8 @@ def _class_characters(body: str) -> frozenset[str] | None:
     """The characters of a class body such as ``!"\\x24-.0->@-~``; None if not understood."""
     if not body or body.startswith("^"):
         return None
+    if any(pair in body for pair in ("[", "--", "&&", "~~", "||")):
+        return None  # nested sets and what Python may one day read as set operations
     # Each element: (character, whether it is an unescaped "-", which may make a range).
     elements: list[tuple[str, bool]] = []
     index = 0
