@@ -39,6 +39,11 @@ def compact(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
+def spaced(data: Any) -> str:
+    """As json.dumps() writes by default: a space after each colon and comma."""
+    return json.dumps(data, ensure_ascii=False)
+
+
 def flow_text(flow: Flow) -> str:
     """The compact JSON of any flow's actions, even one that breaks the ordering rules."""
     return _wire.payload_json(flow.actions)
@@ -55,9 +60,25 @@ def test_the_library_s_own_json_takes_the_fast_path(flow: Flow) -> None:
     # Only a value that JSON must escape (a quote or backslash in a URL) sends it to the walk.
     assert _compact.matches(text) == ("\\" not in text)
     assert validate(text, direction=flow.direction) == walk_only(text, flow.direction)
+    default_spacing = spaced(json.loads(text))
+    assert _compact.matches(default_spacing) == ("\\" not in text)
+    assert validate(default_spacing) == walk_only(default_spacing)
 
 
-@given(st.one_of(mutated_payloads(), near_payloads()).map(compact))
+def test_other_layouts_take_the_walk() -> None:
+    text = flow_text(Flow().play("https://a.example/x", loop=2).hangup())
+    data = json.loads(text)
+    reordered = '{"actions":[{"play":{"loop":2,"url":"https://a.example/x"}},{"hangup":{}}]}'
+    assert json.loads(reordered) == data
+    for layout in (json.dumps(data, indent=2), json.dumps(data, separators=(" ,", " :")),
+                   reordered, " " + text, text.replace(",", ",  ")):
+        assert not _compact.matches(layout)
+        assert validate(layout) == validate(text)
+
+
+@given(st.one_of(mutated_payloads(), near_payloads()).flatmap(
+    lambda data: st.sampled_from([compact(data), spaced(data)])
+))
 def test_fast_path_reports_what_the_walk_reports_for_mutated_payloads(text: str) -> None:
     assert validate(text) == walk_only(text)
     if _compact.matches(text):
@@ -74,6 +95,8 @@ def _only_rule_codes(report: Report) -> bool:
 def edited_texts(draw: st.DrawFn) -> str:
     """A valid compact text with a few characters inserted, removed or copied elsewhere."""
     text = flow_text(draw(valid_flows()))
+    if draw(st.booleans()):
+        text = spaced(json.loads(text))
     for _ in range(draw(st.integers(1, 3))):
         at = draw(st.integers(0, len(text)))
         edit = draw(st.integers(0, 2))

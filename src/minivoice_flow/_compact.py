@@ -1,7 +1,7 @@
 """validate()'s fast path: one regular expression that recognises compact JSON known to be valid.
 
-Most payloads that reach ``validate()`` were written by a program (often this library): compact,
-fields in definition order, no escaped characters. For such a text one match of the expression
+Most payloads that reach ``validate()`` were written by a program (often this library): compact
+or with ``json.dumps``'s default spacing, fields in definition order, no escaped characters. For such a text one match of the expression
 built here, from the catalogue, proves everything the walk in ``_parse`` checks item by item:
 the payload's shape, that each item is one known action, and that each field is known, written
 once, present when required, and holds a value its ``FieldSpec`` accepts. A text it does not
@@ -23,6 +23,10 @@ from minivoice_flow._fields import FieldSpec
 # stands for itself. Values with neither are written in the text exactly as they are.
 _NEEDS_ESCAPE: Final = frozenset('"\\')
 _PLAIN_ASCII: Final = frozenset(map(chr, range(0x20, 0x7F))) - _NEEDS_ESCAPE
+# Between a key and its value, and between members: nothing, as compact JSON has it, or one
+# space, as json.dumps() writes by default. (Other white space is left to the walk.)
+_COLON: Final = ": ?"
+_COMMA: Final = ", ?"
 
 
 def matches(text: str) -> bool:
@@ -44,7 +48,7 @@ def payload_pattern() -> str:
     # An atomic group: once an action has matched, a later failure never retries it, so a
     # text that is not matched is given up on in one pass.
     action = "(?>" + "|".join(actions) + ")"
-    return r'\{"actions":\[(?:' + action + r"(?:,(?=\{)|(?=\])))*\]\}"
+    return r'\{"actions"' + _COLON + r"\[(?:" + action + f"(?:{_COMMA}(?=\\{{)|(?=\\]))" + r")*\]\}"
 
 
 def _action_pattern(info: ActionInfo) -> str | None:
@@ -60,9 +64,9 @@ def _action_pattern(info: ActionInfo) -> str | None:
             if field.required:
                 return None
             continue  # texts that use this field go to the walk
-        key = re.escape(('"%s":' if position == 0 else ',"%s":') % field.name)
+        key = ("" if position == 0 else _COMMA) + re.escape(f'"{field.name}"') + _COLON
         parts.append(key + value if field.required else f"(?:{key}{value})?")
-    return re.escape('{"%s":{' % info.kind) + "".join(parts) + re.escape("}}")
+    return re.escape(f'{{"{info.kind}"') + _COLON + r"\{" + "".join(parts) + r"\}\}"
 
 
 def value_pattern(spec: FieldSpec) -> str | None:
