@@ -179,6 +179,59 @@ class TestFailedBuildChangesNothing:
         assert not (tmp_path / "strict").exists()
 
 
+class TestFailedWriteChangesNothing:
+    """In process: when the file system refuses part-way, every file is put back."""
+
+    @staticmethod
+    def earlier_build(project: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+        """out/ from an earlier build, which this build would change in every way it can."""
+        write_module(project / "flows", "menu", GOOD)
+        assert build(capsys, "flows", "--out", "out")[0] == 0
+        out = project / "out"
+        (out / "menu.json").unlink()  # missing: to be written
+        (out / "goodbye.json").write_text('{"actions":[{"hangup":{}}]}')  # stale: to be replaced
+        (out / "retired.json").write_text("{}")  # left over: to be removed
+        return out
+
+    @pytest.mark.parametrize("failing_call", [1, 2, 3])
+    def test_a_rename_that_fails_puts_every_file_back(
+        self,
+        project: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        failing_call: int,
+    ) -> None:
+        out = self.earlier_build(project, capsys)
+        before = snapshot(out)
+        real_replace = os.replace
+        calls: list[str] = []
+
+        def replace(source: str | Path, target: str | Path) -> None:
+            calls.append(str(target))
+            # The renames that bring files in and take them out are counted; putting an old
+            # file back after the failure is let through.
+            if len(calls) == failing_call and not Path(source).name.endswith(".old"):
+                raise PermissionError(13, "Permission denied", str(target))
+            real_replace(source, target)
+
+        monkeypatch.setattr(os, "replace", replace)
+        code, printed = build(capsys, "flows", "--out", "out")
+        assert code == 1
+        assert "cannot write the flow files: permission denied" in printed.lower()
+        assert snapshot(out) == before  # names, bytes and modification times; nothing hidden
+
+    def test_a_directory_in_the_way_is_reported_before_anything_changes(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out = self.earlier_build(project, capsys)
+        (out / "menu.json").mkdir()
+        before = snapshot(out)
+        code, printed = build(capsys, "flows", "--out", "out")
+        assert code == 1
+        assert f"{Path('out') / 'menu.json'}: error: cannot write the flow files" in printed
+        assert snapshot(out) == before
+
+
 class TestExitCodes:
     """Real command: 2 for a wrong command line, 1 for a module that cannot be imported."""
 

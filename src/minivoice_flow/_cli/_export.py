@@ -4,15 +4,19 @@ The out directory belongs to the build. Its flow files are the files directly in
 name is a safe flow name followed by ``.json``; a build leaves it holding exactly the flows it
 exported: it writes the missing and stale ones (each to a temporary file first, then renamed
 over the old one, so a reader never sees half a file), leaves the unchanged ones alone (their
-modification times too), and removes flow files that no flow produced any more. Nothing else
+modification times too), and removes flow files that no flow produced any more. If any of that
+fails, every file is put back as it was. Nothing else
 in the directory is touched: no subdirectory, no file with another suffix or name.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Final
@@ -156,22 +160,72 @@ def flow_files(out: Path) -> list[str]:
 
 
 def apply(out: Path, files: Mapping[str, bytes], planned: Plan) -> None:
-    """Make ``out`` hold exactly ``files``; raises OSError (then nothing has been replaced
-    unless the failure came while renaming, which is rare)."""
+    """Make ``out`` hold exactly ``files``; raises OSError, and then ``out`` is as it was.
+
+    Every new file is written in full first. Only then are the files swapped in and the
+    left-over ones taken out, each old file kept under a hidden name until all of that has
+    worked, so a failure part-way (a directory in the way, a file that cannot be replaced)
+    puts every file back.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    changed = (*planned.missing, *planned.stale)
+    for name in changed:
+        if (out / name).is_dir():
+            raise IsADirectoryError(errno.EISDIR, "a directory is in the way", str(out / name))
     staged: list[tuple[Path, Path]] = []
     try:
-        for name in (*planned.missing, *planned.stale):
+        for name in changed:
             staged.append((_stage(out, name, files[name]), out / name))
-    except BaseException:
+        _swap(staged, [out / name for name in planned.left_over])
+    finally:
         for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-        raise
-    for temporary, final in staged:
-        os.replace(temporary, final)
-    for name in planned.left_over:
-        (out / name).unlink(missing_ok=True)
+            temporary.unlink(missing_ok=True)  # still there only if it was never swapped in
     _sync(out)
+
+
+def _swap(staged: list[tuple[Path, Path]], removed: list[Path]) -> None:
+    """Rename each staged file to its final name and take out ``removed``, all or nothing."""
+    done: list[tuple[Path, Path | None]] = []  # (path, where its old file is kept, if any)
+    try:
+        for temporary, final in staged:
+            done.append((final, _keep(final)))
+            os.replace(temporary, final)
+        for path in removed:
+            hidden = _hidden(path, "old")
+            os.replace(path, hidden)
+            done.append((path, hidden))
+    except BaseException:
+        for path, old in reversed(done):
+            if old is None:
+                path.unlink(missing_ok=True)  # it did not exist before the build
+            else:
+                os.replace(old, path)
+                # A rename between two links to one file does nothing (POSIX): that is the
+                # case when the failure came before this path was replaced.
+                old.unlink(missing_ok=True)
+        raise
+    for _, old in done:
+        if old is not None:
+            with contextlib.suppress(OSError):  # a hidden left-over is no harm to readers
+                old.unlink()
+
+
+def _keep(path: Path) -> Path | None:
+    """Keep the current file at ``path`` under a hidden name (a hard link where the file
+    system has them, else a copy); None when there is no file there."""
+    if not path.exists():
+        return None
+    kept = _hidden(path, "old")
+    try:
+        os.link(path, kept)
+    except OSError:
+        shutil.copy2(path, kept)
+    return kept
+
+
+def _hidden(path: Path, suffix: str) -> Path:
+    """A new hidden name beside ``path``: never a flow file, so a build never reads it."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(8)}.{suffix}")
 
 
 def _stage(out: Path, name: str, content: bytes) -> Path:
@@ -181,7 +235,7 @@ def _stage(out: Path, name: str, content: bytes) -> Path:
     (``tempfile`` would make it private to the owner).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    temporary = out / f".{name}.{secrets.token_hex(8)}.tmp"
+    temporary = _hidden(out / name, "tmp")
     descriptor = os.open(temporary, flags, 0o666)
     try:
         with os.fdopen(descriptor, "wb") as stream:
