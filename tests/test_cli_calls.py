@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -110,6 +112,58 @@ class TestList:
         assert code == 0
         assert out.splitlines()[0] == "  #5  2026-05-29T12:00:04+00:00  webhook (could not be read)"
         assert "      \\xff not json" in out.splitlines()
+
+
+class TestJson:
+    """``--format json``: one document on stdout, with every field of the records and calls."""
+
+    def test_show(self, capsys: pytest.CaptureFixture[str], db: str) -> None:
+        code, out, err = run(capsys, "calls", "show", "call_1", "--db", db, "--format", "json")
+        assert (code, err) == (0, "")
+        document = json.loads(out)
+        assert document["last_step"] == {
+            "call_id": "call_1",
+            "step": "menu",
+            "outcome": "hung_up",
+            "status": "completed",
+            "updated_at": "2026-05-29T12:00:01+00:00",
+            "unreadable": 0,
+            "description": "caller hung up during step 'menu'",
+        }
+        response, webhook = document["timeline"]
+        assert response["kind"] == "response" and response["flow_name"] == "menu"
+        assert json.loads(response["body"]) == MENU.to_dict()
+        assert (webhook["kind"], webhook["event"], webhook["id"]) == (
+            "webhook", "call.completed", 2
+        )
+        assert webhook["body"] == webhook_for("call_1") and webhook["raw"] is None
+
+    def test_list(self, capsys: pytest.CaptureFixture[str], db: str) -> None:
+        code, out, _ = run(capsys, "calls", "list", "--db", db, "--format", "json")
+        document = json.loads(out)
+        assert code == 0
+        assert [(c["call_id"], c["outcome"]) for c in document["calls"]] == [
+            ("call_2", "busy"), ("call_1", "hung_up"),
+        ]
+        assert document["unattributed"] == 1
+
+    def test_unattributed_keeps_the_exact_bytes(
+        self, capsys: pytest.CaptureFixture[str], db: str
+    ) -> None:
+        code, out, _ = run(capsys, "calls", "unattributed", "--db", db, "--format", "json")
+        (record,) = json.loads(out)["records"]
+        assert code == 0
+        assert base64.b64decode(record["raw"]) == b"\xff not json"
+        assert "not UTF-8" in record["error"]
+
+    def test_empty_journal_is_an_empty_list(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        CallJournal(tmp_path / "empty.db").close()
+        _, out, _ = run(
+            capsys, "calls", "list", "--db", str(tmp_path / "empty.db"), "--format", "json"
+        )
+        assert json.loads(out) == {"calls": [], "unattributed": 0}
 
 
 class TestErrors:

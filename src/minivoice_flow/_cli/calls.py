@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import sys
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import TextIO
+
+import cattrs
+import cattrs.gen
 
 from minivoice_flow._cli import EXIT_INVALID, EXIT_OK
 from minivoice_flow.journal import CallJournal, JournalError, LastStep, Record
@@ -30,6 +36,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     for sub in (show, listing, unattributed):
         sub.add_argument(
             "--db", default="calls.db", metavar="PATH", help="the journal (default calls.db)"
+        )
+        sub.add_argument(
+            "--format",
+            choices=("text", "json"),
+            default="text",
+            help="text for people (the default), json for programs: one document on stdout",
         )
 
 
@@ -57,8 +69,12 @@ def _show(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID
+    timeline = journal.timeline(args.call_id)
+    if args.format == "json":
+        _print_json({"last_step": last, "timeline": timeline}, out)
+        return EXIT_OK
     print(f"call {last.call_id}", file=out)
-    _print_records(journal.timeline(args.call_id), out)
+    _print_records(timeline, out)
     print(f"last step: {last.step if last.step is not None else '(none recorded)'}", file=out)
     status = f" (call status {last.status})" if last.status is not None else ""
     print(f"outcome:   {last.outcome.value}{status}: {last.describe()}", file=out)
@@ -69,6 +85,9 @@ def _show(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
 
 def _list(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
     calls = journal.recent(args.limit)
+    if args.format == "json":
+        _print_json({"calls": calls, "unattributed": len(journal.unattributed())}, out)
+        return EXIT_OK
     if not calls:
         print(f"no calls recorded in {journal.path}", file=out)
     else:
@@ -85,6 +104,9 @@ def _list(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
 
 def _unattributed(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
     records = journal.unattributed(args.limit)
+    if args.format == "json":
+        _print_json({"records": records}, out)
+        return EXIT_OK
     if not records:
         print(f"every record in {journal.path} names its call", file=out)
     _print_records(records, out)
@@ -96,6 +118,23 @@ _ACTIONS: dict[str, Callable[[CallJournal, argparse.Namespace, TextIO], int]] = 
     "list": _list,
     "unattributed": _unattributed,
 }
+
+
+def _print_json(document: dict[str, object], out: TextIO) -> None:
+    """One JSON document: records and calls as objects of their fields (times in ISO 8601,
+    the bytes of an unreadable webhook in base64), with each call's outcome in words too."""
+    converter = cattrs.Converter()
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    converter.register_unstructure_hook(bytes, lambda raw: base64.b64encode(raw).decode())
+    converter.register_unstructure_hook(
+        LastStep,
+        lambda last: {
+            **cattrs.gen.make_dict_unstructure_fn(LastStep, converter)(last),
+            "description": last.describe(),
+        },
+    )
+    json.dump(converter.unstructure(document), out, indent=2)
+    out.write("\n")
 
 
 def _print_table(calls: Iterable[LastStep], out: TextIO) -> None:
