@@ -89,6 +89,19 @@ class TestUsage:
             capsys.readouterr().err
         )
 
+    def test_without_pytest(self, tmp_path: Path) -> None:
+        code = (
+            "import sys\n"
+            "sys.modules['pytest'] = None  # as if it were not installed\n"
+            "from minivoice_flow._cli import main\n"
+            f"sys.exit(main(['docs', '--check', '--root', {str(tmp_path)!r}]))\n"
+        )
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert result.returncode == 1
+        assert "cannot import minivoice_flow.testing.plugin" in result.stderr
+        assert "pip install 'minivoice-flow[generate]'" in result.stderr
+        assert "Traceback" not in result.stderr
+
     def test_without_jinja2(self, tmp_path: Path) -> None:
         code = (
             "import sys\n"

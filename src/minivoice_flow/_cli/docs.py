@@ -1,8 +1,8 @@
 """``minivoice-flow docs``: regenerate the reference docs, JSON Schema and stubs.
 
 ``--check`` writes nothing: it names every generated file that is stale, missing or no
-longer generated, and exits 1 if there is any. Needs jinja2 (the ``generate`` extra);
-without it the command says so and exits 2.
+longer generated, and exits 1 if there is any. Needs jinja2 and pytest (the ``generate``
+extra, pytest for the plugin's stub); without jinja2 the command says so and exits 2.
 """
 
 from __future__ import annotations

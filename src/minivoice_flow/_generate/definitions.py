@@ -51,6 +51,8 @@ def public_modules(package: types.ModuleType) -> list[types.ModuleType]:
             module = importlib.import_module(info.name)
         except ImportError as error:  # the pytest plugin needs pytest, for one
             message = f"cannot import {info.name} to write its stub: {error}"
+            if isinstance(error, ModuleNotFoundError):
+                message += "; pip install 'minivoice-flow[generate]' installs what docs needs"
             raise GenerationError(message) from None
         found.extend(public_modules(module) if info.ispkg else [module])
     return sorted(found, key=lambda m: m.__name__)
