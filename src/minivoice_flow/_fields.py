@@ -138,7 +138,8 @@ def _quick_test(spec: FieldSpec) -> Callable[[object], bool]:
     if spec.alphabet is not None:
         # The length limits go into the pattern, so one regex call answers for both.
         low, high = spec.min_length or 0, spec.max_length
-        matcher = re.compile(f"[{re.escape(spec.alphabet)}]{{{low},{high or ''}}}").fullmatch
+        bound = "" if high is None else high
+        matcher = re.compile(f"[{re.escape(spec.alphabet)}]{{{low},{bound}}}").fullmatch
         return lambda value: type(value) is str and matcher(value) is not None
     if spec._regex is not None:
         matcher = spec._regex.fullmatch

@@ -11,7 +11,7 @@ in about a third of the time, which matters on the request path.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring_ascii
 from typing import Any, Final
 

@@ -5,8 +5,8 @@ name is a safe flow name followed by ``.json``; a build leaves it holding exactl
 exported: it writes the missing and stale ones (each to a temporary file first, then renamed
 over the old one, so a reader never sees half a file), leaves the unchanged ones alone (their
 modification times too), and removes flow files that no flow produced any more. If any of that
-fails, every file is put back as it was. Nothing else
-in the directory is touched: no subdirectory, no file with another suffix or name.
+fails, every file is put back as it was. Nothing else in the directory is touched: no
+subdirectory, no file with another suffix or name.
 """
 
 from __future__ import annotations
@@ -196,13 +196,16 @@ def _swap(staged: list[tuple[Path, Path]], removed: list[Path]) -> None:
             done.append((path, hidden))
     except BaseException:
         for path, old in reversed(done):
-            if old is None:
-                path.unlink(missing_ok=True)  # it did not exist before the build
-            else:
-                os.replace(old, path)
-                # A rename between two links to one file does nothing (POSIX): that is the
-                # case when the failure came before this path was replaced.
-                old.unlink(missing_ok=True)
+            # Best effort for each file, so one that cannot be put back does not stop the
+            # rest; the error raised is the one that started it.
+            with contextlib.suppress(OSError):
+                if old is None:
+                    path.unlink(missing_ok=True)  # it did not exist before the build
+                else:
+                    os.replace(old, path)
+                    # A rename between two links to one file does nothing (POSIX): that is
+                    # the case when the failure came before this path was replaced.
+                    old.unlink(missing_ok=True)
         raise
     for _, old in done:
         if old is not None:
