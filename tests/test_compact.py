@@ -147,10 +147,12 @@ def test_a_url_s_length_limit_holds_on_the_fast_path(length: int, matched: bool)
     assert validate(text) == walk_only(text)
 
 
-def test_a_long_payload_is_matched_in_one_pass() -> None:
-    item = {"send_digits": {"digits": "1", "pause_before_ms": 1}}
-    text = compact({"actions": [item] * 20_000})  # far past every limit but the size one
+def test_a_payload_over_the_action_limit_is_matched_and_left_to_the_rules() -> None:
+    text = compact({"actions": [{"hangup": {}}] * 1_500})  # past the action limit, not the size
     assert _compact.matches(text)
+    report = validate(text)
+    assert {d.code for d in report.errors} == {"too_many_actions", "unreachable_action"}
+    assert report == walk_only(text)
 
 
 # The pieces the expression is built from.
