@@ -89,27 +89,26 @@ class TestUsage:
             capsys.readouterr().err
         )
 
-    def test_without_pytest(self, tmp_path: Path) -> None:
+    @staticmethod
+    def docs_check_without(module: str, root: Path) -> subprocess.CompletedProcess[str]:
+        """``docs --check`` in a fresh interpreter where ``module`` cannot be imported."""
         code = (
             "import sys\n"
-            "sys.modules['pytest'] = None  # as if it were not installed\n"
+            f"sys.modules[{module!r}] = None  # as if it were not installed\n"
             "from minivoice_flow._cli import main\n"
-            f"sys.exit(main(['docs', '--check', '--root', {str(tmp_path)!r}]))\n"
+            f"sys.exit(main(['docs', '--check', '--root', {str(root)!r}]))\n"
         )
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+    def test_without_pytest(self, tmp_path: Path) -> None:
+        result = self.docs_check_without("pytest", tmp_path)
         assert result.returncode == 1
         assert "cannot import minivoice_flow.testing.plugin" in result.stderr
         assert "pip install 'minivoice-flow[generate]'" in result.stderr
         assert "Traceback" not in result.stderr
 
     def test_without_jinja2(self, tmp_path: Path) -> None:
-        code = (
-            "import sys\n"
-            "sys.modules['jinja2'] = None  # as if it were not installed\n"
-            "from minivoice_flow._cli import main\n"
-            f"sys.exit(main(['docs', '--check', '--root', {str(tmp_path)!r}]))\n"
-        )
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        result = self.docs_check_without("jinja2", tmp_path)
         assert result.returncode == 2
         assert "needs jinja2" in result.stderr
         assert "pip install 'minivoice-flow[generate]'" in result.stderr

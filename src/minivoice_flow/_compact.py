@@ -80,17 +80,22 @@ def value_pattern(spec: FieldSpec) -> str | None:
     low, high = spec.min_length or 0, spec.max_length
     if spec.alphabet is not None:
         allowed = _class(set(spec.alphabet) & _PLAIN_ASCII)
-        return f'"{allowed}{{{low},{"" if high is None else high}}}"'
+        return f'"{allowed}{_repeat(low, high)}"'
     if spec.pattern is None:
-        return f'"{_class(_PLAIN_ASCII)}{{{low},{"" if high is None else high}}}"'
+        return f'"{_class(_PLAIN_ASCII)}{_repeat(low, high)}"'
     body = without_escaped_characters(spec.pattern)
     if body is None:
         return None
     if low or high is not None:
         # The pattern says which characters; the length is checked ahead of it, up to the
         # closing quote (which the body cannot match, so that quote ends the value).
-        body = f'(?=[^"\\\\]{{{low},{"" if high is None else high}}}")(?:{body})'
+        body = f'(?=[^"\\\\]{_repeat(low, high)}")(?:{body})'
     return f'"(?:{body})"'
+
+
+def _repeat(low: int, high: int | None) -> str:
+    """The quantifier for ``low`` to ``high`` repeats (no upper bound when ``high`` is None)."""
+    return f"{{{low},{'' if high is None else high}}}"
 
 
 def integer_range_pattern(low: int, high: int) -> str | None:
