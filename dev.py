@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Project tasks that need nothing but python3: ``python3 dev.py build`` and ``python3 dev.py check``.
+"""Project tasks that need nothing but python3: ``python3 dev.py build`` and ``check``.
 
 The first run makes a virtual environment in ``.venv`` and installs the package with its
 development extras; later runs reinstall only when ``pyproject.toml`` has changed.
 
     build   export the example flows to static JSON in build/flows (the main job)
-    check   every check: the test suite, mypy --strict, and the generated-files check
+    check   every check: the test suite, mypy --strict, ruff, and the generated-files check
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ BUILD = [["-m", "minivoice_flow", "build", "examples/flows", "--out", "build/flo
 CHECK = [
     ["-m", "pytest"],
     ["-m", "mypy", "--strict"],
+    ["-m", "ruff", "check", "."],
+    ["-m", "ruff", "format", "--check", "."],
     ["-m", "minivoice_flow", "docs", "--check"],
 ]
 

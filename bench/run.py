@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))  # the working tree's package, installed or not
 
 from minivoice_flow import Flow, validate  # noqa: E402  (after the path is set)
+
 PROMPT = "https://media.example.com/hello.wav"
 GOODBYE = "https://media.example.com/bye.wav"
 
@@ -236,8 +237,12 @@ def request_path_cases() -> list[Case]:
         build = make()
         if build is not None:
             cases.append(
-                Case(name, build, baseline="floor: json.dumps of the dict literal",
-                     note=f"measured elsewhere: {seen}")
+                Case(
+                    name,
+                    build,
+                    baseline="floor: json.dumps of the dict literal",
+                    note=f"measured elsewhere: {seen}",
+                )
             )
     cases += [
         Case("json.loads of the same text", lambda: json.loads(from_json)),
@@ -270,18 +275,32 @@ def growth_cases() -> list[Case]:
     )
     return [
         Case("build + serialise 10 actions", build_flow_of(10)),
-        Case("build + serialise 100 actions", build_flow_of(100),
-             baseline="build + serialise 10 actions", target=11.0),
+        Case(
+            "build + serialise 100 actions",
+            build_flow_of(100),
+            baseline="build + serialise 10 actions",
+            target=11.0,
+        ),
         Case("validate 10 actions", lambda: validate(texts[10])),
-        Case("validate 100 actions", lambda: validate(texts[100]),
-             baseline="validate 10 actions", target=11.0),
-        Case("validate 1000 actions (over the limit)", lambda: validate(over_limit),
-             baseline="validate 100 actions", target=11.0),
+        Case(
+            "validate 100 actions",
+            lambda: validate(texts[100]),
+            baseline="validate 10 actions",
+            target=11.0,
+        ),
+        Case(
+            "validate 1000 actions (over the limit)",
+            lambda: validate(over_limit),
+            baseline="validate 100 actions",
+            target=11.0,
+        ),
     ]
 
 
 def _prebuilt() -> Any:
-    return Flow("bench").play(PROMPT).send_digits("1234#", pause_before_ms=2000).play(GOODBYE).hangup()
+    return (
+        Flow("bench").play(PROMPT).send_digits("1234#", pause_before_ms=2000).play(GOODBYE).hangup()
+    )
 
 
 def measure(cases: list[Case], repeats: int, sample_seconds: float) -> None:
@@ -316,9 +335,17 @@ def export_figures(quick: bool) -> list[Figure]:
                 out = Path(tmp, f"out{n}")
                 start = time.perf_counter()
                 subprocess.run(
-                    [sys.executable, "-m", "minivoice_flow", "build", str(Path(tmp, f"src{n}")),
-                     "--out", str(out)],
-                    check=True, capture_output=True,
+                    [
+                        sys.executable,
+                        "-m",
+                        "minivoice_flow",
+                        "build",
+                        str(Path(tmp, f"src{n}")),
+                        "--out",
+                        str(out),
+                    ],
+                    check=True,
+                    capture_output=True,
                 )
                 times[n].append(time.perf_counter() - start)
     medians = {n: statistics.median(t) for n, t in times.items()}
@@ -326,8 +353,9 @@ def export_figures(quick: bool) -> list[Figure]:
         Figure("export 100 flows (build command, wall time)", medians[100] * 1e3, "ms", None),
         Figure("export 1,000 flows", medians[1000] * 1e3, "ms", None),
         Figure("export 10,000 flows", medians[10000] * 1e3, "ms", None),
-        Figure("export growth: 10,000 flows / 1,000 flows", medians[10000] / medians[1000],
-               "x", 11.0),
+        Figure(
+            "export growth: 10,000 flows / 1,000 flows", medians[10000] / medians[1000], "x", 11.0
+        ),
     ]
 
 
@@ -361,7 +389,10 @@ def import_figures(quick: bool) -> list[Figure]:
         for modules in runs:
             result = subprocess.run(
                 [sys.executable, "-c", probe.format(modules=modules)],
-                capture_output=True, text=True, check=True, env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
             )
             if attempt == 0:
                 continue
@@ -373,8 +404,13 @@ def import_figures(quick: bool) -> list[Figure]:
     ours_ms = statistics.median(runs["minivoice_flow"]) * 1e3
     return [
         Figure("import attrs, cattrs (fresh process)", base, "ms", None),
-        Figure("import minivoice_flow (fresh process)", ours_ms, "ms", None,
-               f"also loaded: {loaded or 'none of jinja2, sqlite3, http, argparse'}"),
+        Figure(
+            "import minivoice_flow (fresh process)",
+            ours_ms,
+            "ms",
+            None,
+            f"also loaded: {loaded or 'none of jinja2, sqlite3, http, argparse'}",
+        ),
         Figure("import minivoice_flow minus attrs + cattrs", ours_ms - base, "ms", 10.0),
     ]
 
@@ -408,10 +444,14 @@ def first_call_figures(quick: bool) -> list[Figure]:
             builds.append(build_s * 1e3)
             validates.append(validate_s * 1e3)
     return [
-        Figure("first build + to_json() in a fresh process", statistics.median(builds), "ms",
-               None),
-        Figure("first validate() in a fresh process", statistics.median(validates), "ms", None,
-               "includes compiling the fast-path expression, once"),
+        Figure("first build + to_json() in a fresh process", statistics.median(builds), "ms", None),
+        Figure(
+            "first validate() in a fresh process",
+            statistics.median(validates),
+            "ms",
+            None,
+            "includes compiling the fast-path expression, once",
+        ),
     ]
 
 
@@ -453,17 +493,23 @@ def report(cases: list[Case], figures: list[Figure], info: dict[str, str], quick
     for case in cases:
         value = ratio(case, by_name)
         shown = "baseline" if value is None else f"{value:.2f}x of {case.baseline}"
-        met = "" if case.target is None or value is None else ("yes" if value <= case.target else "NO")
+        met = (
+            ""
+            if case.target is None or value is None
+            else ("yes" if value <= case.target else "NO")
+        )
         target = "" if case.target is None else f"<= {case.target}x"
         lines.append(
-            f"| {case.name} | {case.median * 1e6:.2f} us | {shown} | {target} | {met} | {case.note} |"
+            f"| {case.name} | {case.median * 1e6:.2f} us | {shown} | {target} | {met} "
+            f"| {case.note} |"
         )
     lines += ["", "| figure | value | target | met | note |", "|---|---:|---:|:---:|---|"]
     for figure in figures:
         met = "" if figure.met is None else ("yes" if figure.met else "NO")
         target = "" if figure.target is None else f"<= {figure.target} {figure.unit}"
         lines.append(
-            f"| {figure.name} | {figure.value:.2f} {figure.unit} | {target} | {met} | {figure.note} |"
+            f"| {figure.name} | {figure.value:.2f} {figure.unit} | {target} | {met} "
+            f"| {figure.note} |"
         )
     return "\n".join(lines)
 
@@ -481,7 +527,9 @@ def main(argv: list[str] | None = None) -> int:
     figures = [
         Figure(
             "growth: build + serialise 100 / 10 actions",
-            ratio(by_name["build + serialise 100 actions"], by_name) or 0, "x", 11.0,
+            ratio(by_name["build + serialise 100 actions"], by_name) or 0,
+            "x",
+            11.0,
         ),
     ]
     figures += export_figures(args.quick)
@@ -497,13 +545,25 @@ def main(argv: list[str] | None = None) -> int:
                 "machine": info,
                 "quick": args.quick,
                 "cases": [
-                    {"name": c.name, "median_s": c.median, "baseline": c.baseline,
-                     "ratio": ratio(c, by_name), "target": c.target, "note": c.note}
+                    {
+                        "name": c.name,
+                        "median_s": c.median,
+                        "baseline": c.baseline,
+                        "ratio": ratio(c, by_name),
+                        "target": c.target,
+                        "note": c.note,
+                    }
                     for c in cases
                 ],
                 "figures": [
-                    {"name": f.name, "value": f.value, "unit": f.unit, "target": f.target,
-                     "met": f.met, "note": f.note}
+                    {
+                        "name": f.name,
+                        "value": f.value,
+                        "unit": f.unit,
+                        "target": f.target,
+                        "met": f.met,
+                        "note": f.note,
+                    }
                     for f in figures
                 ],
             },

@@ -124,8 +124,11 @@ def _reply(
     body = text.encode("utf-8")
     start_response(
         status,
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-         *(headers or [])],
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            *(headers or []),
+        ],
     )
     return [body]
 
@@ -141,8 +144,9 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def make_server(app: WSGIApp, host: str = "127.0.0.1", port: int = 8000, *,
-                quiet: bool = False) -> WSGIServer:
+def make_server(
+    app: WSGIApp, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False
+) -> WSGIServer:
     """An HTTP server for ``app`` (port 0 picks a free port: see ``server.server_port``)."""
     handler = _QuietHandler if quiet else WSGIRequestHandler
     return _wsgi_server(host, port, app, server_class=ThreadingWSGIServer, handler_class=handler)

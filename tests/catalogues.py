@@ -36,9 +36,7 @@ def extended_catalogue() -> tuple[ActionInfo, ...]:
     """The real catalogue with ``play`` given the extra field."""
     volume = FieldInfo("volume", required=False, annotation="int | None", spec=VOLUME)
     return tuple(
-        info._replace(type=Play, fields=(*info.fields, volume))
-        if info.kind == "play"
-        else info
+        info._replace(type=Play, fields=(*info.fields, volume)) if info.kind == "play" else info
         for info in CATALOGUE
     )
 

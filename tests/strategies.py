@@ -56,7 +56,7 @@ collects = st.builds(
     variables,
     max_digits=optional(st.integers(1, 32)),
     timeout_ms=optional(st.integers(1000, 60000)),
-    finish_on_key=optional(st.sampled_from(list("0123456789*#") + [""])),
+    finish_on_key=optional(st.sampled_from([*"0123456789*#", ""])),
 )
 redirects = st.builds(Redirect, urls, method=optional(st.sampled_from(["POST", "GET"])))
 transfers = st.builds(
@@ -69,9 +69,7 @@ transfers = st.builds(
 send_digits = st.builds(SendDigits, digits, pause_before_ms=optional(st.integers(0, 60000)))
 hangups = st.just(Hangup())
 
-continuing_actions: st.SearchStrategy[Action] = st.one_of(
-    plays, collects, transfers, send_digits
-)
+continuing_actions: st.SearchStrategy[Action] = st.one_of(plays, collects, transfers, send_digits)
 terminal_actions: st.SearchStrategy[Action] = st.one_of(redirects, hangups)
 any_actions: st.SearchStrategy[Action] = st.one_of(continuing_actions, terminal_actions)
 
@@ -109,14 +107,27 @@ json_scalars = (
 )
 json_values: st.SearchStrategy[Any] = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 field_names = st.sampled_from(
     [
-        "url", "loop", "variable", "max_digits", "timeout_ms", "finish_on_key", "method",
-        "to", "caller_id", "fallback_url", "digits", "pause_before_ms", "bogus", "",
+        "url",
+        "loop",
+        "variable",
+        "max_digits",
+        "timeout_ms",
+        "finish_on_key",
+        "method",
+        "to",
+        "caller_id",
+        "fallback_url",
+        "digits",
+        "pause_before_ms",
+        "bogus",
+        "",
     ]
 )
 action_names = st.sampled_from(
@@ -141,7 +152,6 @@ def near_payloads(draw: st.DrawFn) -> Any:
     return payload
 
 
-
 # JSON text written by hand, so that keys can repeat and white space can fall anywhere.
 
 json_separators = st.sampled_from(["", " ", "\n  ", "\t"])
@@ -153,8 +163,9 @@ def json_texts_with_repeats(draw: st.DrawFn, depth: int = 0) -> str:
     """An object or array as JSON text; objects may repeat keys, strings hold quotes and colons."""
     space = draw(json_separators)
     if depth < 3 and draw(st.booleans()):
-        keys = draw(st.lists(st.sampled_from(["actions", "play", "url", "a", 'q"', "b:"]),
-                             max_size=4))
+        keys = draw(
+            st.lists(st.sampled_from(["actions", "play", "url", "a", 'q"', "b:"]), max_size=4)
+        )
         members = [
             f"{json.dumps(key)}{draw(json_separators)}:{space}"
             f"{draw(json_texts_with_repeats(depth + 1))}"
@@ -165,6 +176,8 @@ def json_texts_with_repeats(draw: st.DrawFn, depth: int = 0) -> str:
         items = draw(st.lists(json_texts_with_repeats(depth + 1), max_size=3))
         return "[" + ",".join(items) + "]"
     return json.dumps(draw(awkward_strings | st.integers(-5, 5).map(str)))
+
+
 # Field-level mutations of valid payloads, for comparing validate() with the JSON Schema.
 
 #: Strings that look right to a person but are not: look-alike digits, trailing newlines
@@ -199,12 +212,42 @@ tricky_strings = st.sampled_from(
 )
 #: Numbers at and past the edges, and numbers JSON may carry for integers.
 tricky_numbers = st.sampled_from(
-    [0, -1, 1, 10, 11, 32, 33, 999, 1000, 4999, 5000, 60000, 60001, 120000, 120001,
-     10**30, -(10**30), 2000.0, -0.0, 1500.5, 1e300, float("inf"), float("nan")]
+    [
+        0,
+        -1,
+        1,
+        10,
+        11,
+        32,
+        33,
+        999,
+        1000,
+        4999,
+        5000,
+        60000,
+        60001,
+        120000,
+        120001,
+        10**30,
+        -(10**30),
+        2000.0,
+        -0.0,
+        1500.5,
+        1e300,
+        float("inf"),
+        float("nan"),
+    ]
 )
 field_values: st.SearchStrategy[Any] = (
-    json_scalars | json_values | tricky_strings | tricky_numbers | digits | urls | e164
-    | sip_uris | variables
+    json_scalars
+    | json_values
+    | tricky_strings
+    | tricky_numbers
+    | digits
+    | urls
+    | e164
+    | sip_uris
+    | variables
     | st.sampled_from(["POST", "GET", "#", "*", "0"])
     | st.text(alphabet="0123456789*#ABCDabcdwW, \n", max_size=52)
 )

@@ -91,9 +91,7 @@ class TestCleanBuild:
         assert "built 2 flows" in ran.out
         assert ran.err == ""
 
-    def test_building_again_gives_the_same_bytes_and_rewrites_nothing(
-        self, tmp_path: Path
-    ) -> None:
+    def test_building_again_gives_the_same_bytes_and_rewrites_nothing(self, tmp_path: Path) -> None:
         write_module(tmp_path / "flows", "menu", GOOD)
         assert run_cli("build", "flows", "--out", "one", cwd=tmp_path).code == 0
         first = snapshot(tmp_path / "one")
@@ -264,9 +262,7 @@ class TestExitCodes:
         ran = run_cli("build", "flows", "--out", "out", cwd=tmp_path)
         assert ran.code == 1
         line = line_of(module, "send_digits")
-        assert (
-            f"flows/typo.py:{line}: error: importing flows/typo.py failed: FlowError:" in ran.out
-        )
+        assert f"flows/typo.py:{line}: error: importing flows/typo.py failed: FlowError:" in ran.out
         assert 'has "x" at position 3' in ran.out
         assert "Traceback" not in ran.out + ran.err
         assert not (tmp_path / "out").exists()

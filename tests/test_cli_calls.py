@@ -134,7 +134,9 @@ class TestJson:
         assert response["kind"] == "response" and response["flow_name"] == "menu"
         assert json.loads(response["body"]) == MENU.to_dict()
         assert (webhook["kind"], webhook["event"], webhook["id"]) == (
-            "webhook", "call.completed", 2
+            "webhook",
+            "call.completed",
+            2,
         )
         assert webhook["body"] == webhook_for("call_1") and webhook["raw"] is None
 
@@ -143,7 +145,8 @@ class TestJson:
         document = json.loads(out)
         assert code == 0
         assert [(c["call_id"], c["outcome"]) for c in document["calls"]] == [
-            ("call_2", "busy"), ("call_1", "hung_up"),
+            ("call_2", "busy"),
+            ("call_1", "hung_up"),
         ]
         assert document["unattributed"] == 1
 
@@ -193,11 +196,17 @@ class TestErrors:
 
     def test_as_a_program(self, tmp_path: Path) -> None:
         result = subprocess.run(
-            [sys.executable, "-m", "minivoice_flow", "calls", "list", "--db",
-             str(tmp_path / "x.db")],
+            [
+                sys.executable,
+                "-m",
+                "minivoice_flow",
+                "calls",
+                "list",
+                "--db",
+                str(tmp_path / "x.db"),
+            ],
             capture_output=True,
             text=True,
         )
         assert result.returncode == 1
         assert "Traceback" not in result.stderr and "no call journal" in result.stderr
-

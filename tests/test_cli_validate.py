@@ -51,9 +51,7 @@ class TestReport:
     def test_a_valid_file_exits_0(self, files: Path) -> None:
         ran = run_cli("validate", "good.json", cwd=files)
         assert ran.code == 0, ran
-        assert (
-            ran.out == "checked 1 file: 1 valid, 0 invalid, 0 unreadable; 0 errors, 0 warnings\n"
-        )
+        assert ran.out == "checked 1 file: 1 valid, 0 invalid, 0 unreadable; 0 errors, 0 warnings\n"
 
     def test_every_file_is_checked_and_every_problem_reported(self, files: Path) -> None:
         ran = run_cli(
@@ -61,7 +59,7 @@ class TestReport:
         )
         assert ran.code == 1
         lines = ran.out.splitlines()
-        bad = [d for d in validate(BAD).diagnostics]
+        bad = list(validate(BAD).diagnostics)
         assert len(bad) == 2
         for diagnostic in bad:
             expected = (

@@ -18,8 +18,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from minivoice_flow import Flow, Report, validate
-from minivoice_flow import _compact, _wire
+from minivoice_flow import Flow, Report, _compact, _wire, validate
 from minivoice_flow._actions import CATALOGUE
 from tests.strategies import any_flows, mutated_payloads, near_payloads, valid_flows
 
@@ -70,15 +69,22 @@ def test_other_layouts_take_the_walk() -> None:
     data = json.loads(text)
     reordered = '{"actions":[{"play":{"loop":2,"url":"https://a.example/x"}},{"hangup":{}}]}'
     assert json.loads(reordered) == data
-    for layout in (json.dumps(data, indent=2), json.dumps(data, separators=(" ,", " :")),
-                   reordered, " " + text, text.replace(",", ",  ")):
+    for layout in (
+        json.dumps(data, indent=2),
+        json.dumps(data, separators=(" ,", " :")),
+        reordered,
+        " " + text,
+        text.replace(",", ",  "),
+    ):
         assert not _compact.matches(layout)
         assert validate(layout) == validate(text)
 
 
-@given(st.one_of(mutated_payloads(), near_payloads()).flatmap(
-    lambda data: st.sampled_from([compact(data), spaced(data)])
-))
+@given(
+    st.one_of(mutated_payloads(), near_payloads()).flatmap(
+        lambda data: st.sampled_from([compact(data), spaced(data)])
+    )
+)
 def test_fast_path_reports_what_the_walk_reports_for_mutated_payloads(text: str) -> None:
     assert validate(text) == walk_only(text)
     if _compact.matches(text):
@@ -86,8 +92,16 @@ def test_fast_path_reports_what_the_walk_reports_for_mutated_payloads(text: str)
 
 
 def _only_rule_codes(report: Report) -> bool:
-    field_codes = {"invalid_type", "invalid_value", "out_of_range", "missing_field",
-                   "unknown_field", "unknown_action", "malformed_action", "duplicate_key"}
+    field_codes = {
+        "invalid_type",
+        "invalid_value",
+        "out_of_range",
+        "missing_field",
+        "unknown_field",
+        "unknown_action",
+        "malformed_action",
+        "duplicate_key",
+    }
     return not any(d.code in field_codes for d in report.diagnostics)
 
 
@@ -160,8 +174,19 @@ def test_a_payload_over_the_action_limit_is_matched_and_left_to_the_rules() -> N
 
 @pytest.mark.parametrize(
     ("low", "high"),
-    [(0, 0), (0, 9), (1, 10), (5, 95), (0, 1000), (99, 101), (1000, 60000), (5000, 120000),
-     (7, 7), (10, 10), (123, 4567)],
+    [
+        (0, 0),
+        (0, 9),
+        (1, 10),
+        (5, 95),
+        (0, 1000),
+        (99, 101),
+        (1000, 60000),
+        (5000, 120000),
+        (7, 7),
+        (10, 10),
+        (123, 4567),
+    ],
 )
 def test_integer_range_pattern_matches_exactly_the_range(low: int, high: int) -> None:
     pattern = _compact.integer_range_pattern(low, high)
@@ -211,15 +236,33 @@ def test_rewritten_patterns_keep_every_unescaped_value(pattern: str, data: st.Da
 
 @pytest.mark.parametrize(
     "pattern",
-    [".", r"\d+", "[^a]", "(?!x)y", '"', r"\\", r"\"", "^a", "a$", r"[\d]", "(?i)a", r"\x22",
-     "a{2", "[a-c--e]", "[[a]]", r"[a\]]", r"\1", "é"],
+    [
+        ".",
+        r"\d+",
+        "[^a]",
+        "(?!x)y",
+        '"',
+        r"\\",
+        r"\"",
+        "^a",
+        "a$",
+        r"[\d]",
+        "(?i)a",
+        r"\x22",
+        "a{2",
+        "[a-c--e]",
+        "[[a]]",
+        r"[a\]]",
+        r"\1",
+        "é",
+    ],
 )
 def test_unfamiliar_patterns_are_left_to_the_walk(pattern: str) -> None:
     assert _compact.without_escaped_characters(pattern) is None
 
 
 def test_classes_lose_only_the_quote_and_the_backslash() -> None:
-    rewritten = _compact.without_escaped_characters(r'[!-~]+[\-a]')
+    rewritten = _compact.without_escaped_characters(r"[!-~]+[\-a]")
     assert rewritten is not None
     regex = re.compile(rewritten)
     assert regex.fullmatch("!#$[]~-") and regex.fullmatch("x-") and regex.fullmatch("xa")

@@ -17,14 +17,16 @@ from minivoice_flow.fallback import FlowSet
 from minivoice_flow.journal import CallJournal, Outcome
 from tests.journal_worker import webhook_for
 
+
 @pytest.fixture
 def line(webapp: ModuleType) -> FlowSet:
     flows: FlowSet = webapp.SUPPORT_LINE
     return flows
 
 
-def request_body(call_id: str, variables: dict[str, str] | None = None,
-                 status: str = "in_progress") -> bytes:
+def request_body(
+    call_id: str, variables: dict[str, str] | None = None, status: str = "in_progress"
+) -> bytes:
     """MiniVoice's request for actions, as modelled: the call and its variables."""
     call = json.loads(webhook_for(call_id, status))["call"]
     return json.dumps({"call": call, "variables": variables or {}}).encode()
@@ -85,7 +87,9 @@ class TestInProcess:
         assert (code, payload) == (200, line.entry.to_dict())
         [record] = journal.timeline("call_1")
         assert (record.flow_name, record.url, record.status) == (
-            "support_menu", line.entry_url, "ringing"
+            "support_menu",
+            line.entry_url,
+            "ringing",
         )
 
     def test_menu_choice_then_pin(self, client: Client, journal: CallJournal) -> None:
@@ -157,7 +161,7 @@ class TestOverHttp:
         assert code == 200 and menu["actions"][1] == {
             "collect": {"variable": "support_menu", "max_digits": 1, "timeout_ms": 6000}
         }
-        code, retry = self.post(base + redirect_path(menu), request_body("call_7"))
+        code, _retry = self.post(base + redirect_path(menu), request_body("call_7"))
         assert code == 200
         code, reply = self.post(f"{base}/webhooks", webhook_for("call_7").encode())
         assert (code, reply["read"]) == (200, True)
@@ -173,4 +177,3 @@ class TestOverHttp:
     def test_errors_over_http(self, base: str) -> None:
         assert self.post(f"{base}/nowhere", b"{}")[0] == 404
         assert self.post(f"{base}/answer", b"not json")[0] == 400
-

@@ -105,7 +105,7 @@ class TestCollectWithRetries:
 
     def test_on_input_must_return_a_flow(self) -> None:
         flows = pin_set(on_input=lambda digits: digits)
-        with pytest.raises(TypeError, match="must return a Flow; got \"7\""):
+        with pytest.raises(TypeError, match='must return a Flow; got "7"'):
             flows.next_flow(f"{BASE}/pin/input", {"pin": "7"})
 
     @pytest.mark.parametrize("accept", [{"1", "2"}, lambda d: d in ("1", "2")])
@@ -143,8 +143,12 @@ class TestCollectWithRetries:
 
     @pytest.mark.parametrize(
         ("retries", "code"),
-        [(-1, "invalid_value"), (1.5, "invalid_type"), (True, "invalid_type"),
-         ("2", "invalid_type")],
+        [
+            (-1, "invalid_value"),
+            (1.5, "invalid_type"),
+            (True, "invalid_type"),
+            ("2", "invalid_type"),
+        ],
     )
     def test_bad_retries(self, retries: object, code: str) -> None:
         with pytest.raises(FlowError, match="retries must be a whole number, 0 or more") as info:
@@ -255,8 +259,14 @@ class TestFlowSet:
         both = combine(pin, agent)
         assert_closed(both)
         assert both.entry == pin.entry
-        assert names(both) == ["pin", "pin_retry_1", "pin_retry_2", "agent", "thanks",
-                               "agent_fallback"]
+        assert names(both) == [
+            "pin",
+            "pin_retry_1",
+            "pin_retry_2",
+            "agent",
+            "thanks",
+            "agent_fallback",
+        ]
 
     def test_combining_a_set_with_itself_changes_nothing(self) -> None:
         flows = pin_set()

@@ -115,7 +115,11 @@ class TestImmutability:
     def test_named(self) -> None:
         flow = Flow(direction="outbound").hangup()
         renamed = flow.named("bye")
-        assert (renamed.name, renamed.direction, renamed.actions) == ("bye", "outbound", flow.actions)
+        assert (renamed.name, renamed.direction, renamed.actions) == (
+            "bye",
+            "outbound",
+            flow.actions,
+        )
 
 
 class TestConstruction:

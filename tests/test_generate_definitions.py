@@ -76,7 +76,7 @@ class Box:
 class Counter:
     """Counts."""
 
-    __slots__ = ("count", "_seen")
+    __slots__ = ("_seen", "count")
 
     def __init__(
         self,
@@ -139,7 +139,9 @@ class TestClasses:
     """attrs classes get their fields as properties and the ``__init__`` attrs made."""
 
     def test_attrs_class(self) -> None:
-        assert subjects().define("Box") == '''\
+        assert (
+            subjects().define("Box")
+            == '''\
 class Box:
     """A box."""
 
@@ -173,18 +175,24 @@ class Box:
     @classmethod
     def empty(cls) -> Box: ...
     def __contains__(self, item: object) -> bool: ...'''
+        )
 
     def test_enum(self) -> None:
-        assert subjects().define("Colour") == '''\
+        assert (
+            subjects().define("Colour")
+            == '''\
 class Colour(StrEnum):
     """A colour."""
 
     RED = "red"
     DARK_RED = "dark red"'''
+        )
 
     def test_plain_class_with_every_kind_of_parameter(self) -> None:
         stub = subjects().define("Counter", attributes={"count": "int"})
-        assert stub == '''\
+        assert (
+            stub
+            == '''\
 class Counter:
     """Counts."""
 
@@ -197,9 +205,10 @@ class Counter:
         clock: Callable[[], float] = ...,
         **options: Any,
     ) -> None: ...'''
+        )
 
     def test_slot_of_unknown_type_must_be_given(self) -> None:
-        with pytest.raises(GenerationError, match=r'subjects\.Counter\.count: .*attributes='):
+        with pytest.raises(GenerationError, match=r"subjects\.Counter\.count: .*attributes="):
             subjects().define("Counter")
 
     def test_named_tuple_is_refused(self) -> None:
@@ -212,8 +221,7 @@ class TestModuleLevel:
 
     def test_function(self) -> None:
         assert subjects().define("measure") == (
-            'def measure(box: Box, *, colour: Colour | None = None, unit: str = "cm")'
-            " -> Size: ..."
+            'def measure(box: Box, *, colour: Colour | None = None, unit: str = "cm") -> Size: ...'
         )
 
     def test_constants(self) -> None:

@@ -112,9 +112,7 @@ class TestExamples:
         with pytest.raises(GenerationError, match="does not draw it"):
             docs_files()
 
-    def test_in_context_example_must_pass_every_rule(
-        self, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_in_context_example_must_pass_every_rule(self, monkeypatch: pytest.MonkeyPatch) -> None:
         in_context = dict(examples.IN_CONTEXT, collect='Flow().collect("x")')
         monkeypatch.setattr(examples, "IN_CONTEXT", in_context)
         with pytest.raises(GenerationError, match="draws diagnostics"):

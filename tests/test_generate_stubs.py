@@ -141,8 +141,11 @@ class TestEveryPublicModule:
         monkeypatch.setattr(
             stubs, "public_modules", lambda package: [*public_modules(package), extra]
         )
-        with pytest.raises(GenerationError, match=r"minivoice_flow\.extra .* add "
-                           r"src/minivoice_flow/_generate/templates/stubs/extra\.pyi\.j2"):
+        with pytest.raises(
+            GenerationError,
+            match=r"minivoice_flow\.extra .* add "
+            r"src/minivoice_flow/_generate/templates/stubs/extra\.pyi\.j2",
+        ):
             stub_files()
 
 
@@ -221,8 +224,18 @@ class TestUsable:
     def test_user_code_checks_against_the_stubs_only(self, tmp_path: Path) -> None:
         (tmp_path / "user.py").write_text(USER_CODE)
         result = subprocess.run(
-            [sys.executable, "-m", "mypy", "--strict", "--verbose", "--cache-dir",
-             str(tmp_path / "cache"), "--show-error-codes", "--no-error-summary", "user.py"],
+            [
+                sys.executable,
+                "-m",
+                "mypy",
+                "--strict",
+                "--verbose",
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--show-error-codes",
+                "--no-error-summary",
+                "user.py",
+            ],
             cwd=tmp_path,
             env={**os.environ, "MYPYPATH": str(ROOT / "stubs")},
             capture_output=True,

@@ -96,7 +96,10 @@ class TestRecordWebhook:
         assert received.webhook.call.id == "call_1"
         record = received.record
         assert (record.call_id, record.kind, record.event, record.status) == (
-            "call_1", "webhook", "call.completed", "completed"
+            "call_1",
+            "webhook",
+            "call.completed",
+            "completed",
         )
         assert record.body == webhook_for("call_1") and record.raw is None
 
@@ -149,8 +152,14 @@ class TestRecordWebhook:
         assert "<object object at" in received.record.body
 
 
-def served(journal: CallJournal, call_id: str, flows: FlowSet, url: str | None = None,
-           variables: Mapping[str, str] | None = None, status: str = "in_progress") -> Flow:
+def served(
+    journal: CallJournal,
+    call_id: str,
+    flows: FlowSet,
+    url: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    status: str = "in_progress",
+) -> Flow:
     """What the web handler does: choose the flow for a request and record it."""
     url = flows.entry_url if url is None else url
     flow = flows.next_flow(url, variables, status)
@@ -245,8 +254,9 @@ class TestVendorFailureCases:
         self, journal: CallJournal, status: str, outcome: Outcome
     ) -> None:
         """After the menu's first attempt got no input, the line drops during the retry."""
-        pin = collect_with_retries("pin", prompt=f"{MEDIA}/pin.wav", base_url=BASE,
-                                   on_input=GOODBYE)
+        pin = collect_with_retries(
+            "pin", prompt=f"{MEDIA}/pin.wav", base_url=BASE, on_input=GOODBYE
+        )
         flow = served(journal, "call_1", pin)
         served(journal, "call_1", pin, next_url(flow), {"pin": ""})
         journal.record_webhook(webhook_for("call_1", "answered", event="call.answered"))
@@ -314,8 +324,7 @@ class TestLastStep:
         journal.record_webhook(webhook_for("call_a"))
         recent = journal.recent()
         assert [s.call_id for s in recent] == ["call_a", "call_c", "call_b"]
-        assert recent[0] == LastStep("call_a", "menu", Outcome.HUNG_UP, "completed",
-                                     clock.now, 0)
+        assert recent[0] == LastStep("call_a", "menu", Outcome.HUNG_UP, "completed", clock.now, 0)
         assert [s.call_id for s in journal.recent(limit=1)] == ["call_a"]
 
 
@@ -449,9 +458,7 @@ anything = (
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=anything)
-def test_record_webhook_never_raises_and_always_stores(
-    journal: CallJournal, payload: Any
-) -> None:
+def test_record_webhook_never_raises_and_always_stores(journal: CallJournal, payload: Any) -> None:
     before = len(journal.unattributed())
     received = journal.record_webhook(payload)
     record = received.record

@@ -30,14 +30,14 @@ class TestInputs:
     def test_name_and_direction_are_keywords(self) -> None:
         flow = parse(GOOD, name="pin", direction="inbound")
         assert (flow.name, flow.direction) == ("pin", "inbound")
-        assert where(GOOD, direction="inbound") == [
-            ("digits_to_caller", "/actions/0/send_digits")
-        ]
+        assert where(GOOD, direction="inbound") == [("digits_to_caller", "/actions/0/send_digits")]
 
     def test_whole_float_is_read_as_int(self) -> None:
         flow = parse('{"actions":[{"send_digits":{"digits":"1","pause_before_ms":2000.0}}]}')
         assert flow.actions == (SendDigits("1", pause_before_ms=2000),)
-        assert flow.to_json() == '{"actions":[{"send_digits":{"digits":"1","pause_before_ms":2000}}]}'
+        assert (
+            flow.to_json() == '{"actions":[{"send_digits":{"digits":"1","pause_before_ms":2000}}]}'
+        )
 
 
 class TestMalformedJson:
@@ -137,9 +137,7 @@ class TestPayloadShape:
         assert where('{"actions":[' + item + "]}") == [("malformed_action", "/actions/0")]
 
     def test_action_value_not_an_object(self) -> None:
-        assert where('{"actions":[{"hangup":null}]}') == [
-            ("malformed_action", "/actions/0/hangup")
-        ]
+        assert where('{"actions":[{"hangup":null}]}') == [("malformed_action", "/actions/0/hangup")]
 
     def test_unknown_action_suggests_a_name(self) -> None:
         (diagnostic,) = validate('{"actions":[{"send_digit":{"digits":"1"}}]}').diagnostics

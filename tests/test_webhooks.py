@@ -270,7 +270,9 @@ class TestImmutable:
         request = FlowRequest(webhook.call, {"pin": "1"})
         assert pickle.loads(pickle.dumps(webhook)) == webhook
         assert pickle.loads(pickle.dumps(request)) == request
-        error = pytest.raises(WebhookError, parse_webhook, "[]").value
+        with pytest.raises(WebhookError) as raised:
+            parse_webhook("[]")
+        error = raised.value
         copied = pickle.loads(pickle.dumps(error))
         assert copied.diagnostics == error.diagnostics and str(copied) == str(error)
 

@@ -16,16 +16,27 @@ from tests.strategies import json_values
 
 #: JSON values that survive a round trip through JSON text (no NaN or Infinity).
 finite_json: st.SearchStrategy[Any] = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=10),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=6), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
     max_leaves=10,
 )
 
 KNOWN_EVENTS = ["call.initiated", "call.answered", "call.completed"]
 KNOWN_STATUSES = [
-    "queued", "ringing", "in_progress", "completed", "busy", "no_answer", "failed", "canceled",
+    "queued",
+    "ringing",
+    "in_progress",
+    "completed",
+    "busy",
+    "no_answer",
+    "failed",
+    "canceled",
 ]
 CALL_KEYS = ["id", "customer_id", "application_id", "status", "direction", "from", "to"]
 TOP_KEYS = ["event", "created_at", "call", "variables", "data"]

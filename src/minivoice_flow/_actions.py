@@ -93,9 +93,7 @@ class Play(_Action):
 
     kind: ClassVar[str] = "play"
 
-    url: str = field(
-        **_url("Address of the audio file (WAV or MP3) to play.")
-    )
+    url: str = field(**_url("Address of the audio file (WAV or MP3) to play."))
     loop: int | None = field(
         default=None,
         kw_only=True,

@@ -1,13 +1,14 @@
 """validate()'s fast path: one regular expression that recognises compact JSON known to be valid.
 
-Most payloads that reach ``validate()`` were written by a program (often this library): compact
-or with ``json.dumps``'s default spacing, fields in definition order, no escaped characters. For such a text one match of the expression
-built here, from the catalogue, proves everything the walk in ``_parse`` checks item by item:
-the payload's shape, that each item is one known action, and that each field is known, written
-once, present when required, and holds a value its ``FieldSpec`` accepts. A text it does not
-match gets the full walk, so the expression only has to be right in one direction: a match means
-valid. Where a spec has a feature this module does not translate, that field (or, if it is
-required, its action) is left out of the expression, which only sends more texts to the walk.
+Most payloads that reach ``validate()`` were written by a program (often this library): compact or
+with ``json.dumps``'s default spacing, fields in definition order, no escaped characters. For such
+a text one match of the expression built here, from the catalogue, proves everything the walk in
+``_parse`` checks item by item: the payload's shape, that each item is one known action, and that
+each field is known, written once, present when required, and holds a value its ``FieldSpec``
+accepts. A text it does not match gets the full walk, so the expression only has to be right in one
+direction: a match means valid. Where a spec has a feature this module does not translate, that
+field (or, if it is required, its action) is left out of the expression, which only sends more
+texts to the walk.
 """
 
 from __future__ import annotations
@@ -249,9 +250,11 @@ def _class(chars: set[str] | frozenset[str]) -> str:
             start = code
         previous = code
     ranges.append((start, previous))
-    return "[" + "".join(
-        _escaped(a) if a == b else f"{_escaped(a)}-{_escaped(b)}" for a, b in ranges
-    ) + "]"
+    return (
+        "["
+        + "".join(_escaped(a) if a == b else f"{_escaped(a)}-{_escaped(b)}" for a, b in ranges)
+        + "]"
+    )
 
 
 def _escaped(code: int) -> str:

@@ -99,7 +99,10 @@ class FieldSpec:
 
     def _check_string(self, where: str, value: object) -> tuple[str, str] | None:
         if not isinstance(value, str):
-            return "invalid_type", f"{where} must be a string ({self.allowed}); got {describe(value)}"
+            return (
+                "invalid_type",
+                f"{where} must be a string ({self.allowed}); got {describe(value)}",
+            )
         if (self.min_length is not None and len(value) < self.min_length) or (
             self.max_length is not None and len(value) > self.max_length
         ):
@@ -186,7 +189,7 @@ def describe(value: object) -> str:
         return repr(value)
     if isinstance(value, str):
         shown = json.dumps(value[:_DISPLAY_LIMIT], ensure_ascii=False)
-        return shown if len(value) <= _DISPLAY_LIMIT else f"{shown[:-1]}...\" (a string)"
+        return shown if len(value) <= _DISPLAY_LIMIT else f'{shown[:-1]}..." (a string)'
     kind = _JSON_TYPE_NAMES.get(type(value), f"a Python {type(value).__name__}")
     return kind
 

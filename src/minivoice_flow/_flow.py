@@ -84,7 +84,7 @@ class Flow:
 
     # _head is (name, direction), shared by every flow derived from this one; _report and
     # _json are caches, left unset until first needed.
-    __slots__ = ("_head", "_actions", "_report", "_json")
+    __slots__ = ("_actions", "_head", "_json", "_report")
 
     _head: tuple[str | None, Direction | None]
     _actions: tuple[Action, ...]
@@ -229,7 +229,6 @@ _set_head = _slot_setter("_head")
 _set_actions = _slot_setter("_actions")
 _set_report = _slot_setter("_report")
 _set_json = _slot_setter("_json")
-
 
 
 def _fail(code: str, message: str) -> NoReturn:

@@ -138,7 +138,9 @@ def _loads(text: str, found: list[Diagnostic]) -> Any:
     except (ValueError, _Rejected, RecursionError):
         pass  # the full path below says what is wrong
     if text.startswith(_BOM):
-        found.append(_malformed("the payload starts with a byte order mark; send UTF-8 without one"))
+        found.append(
+            _malformed("the payload starts with a byte order mark; send UTF-8 without one")
+        )
         return _UNREADABLE
     for decoder in (_DECODER, _DECODER_FOR_HUGE_INTEGERS):
         try:
@@ -286,9 +288,7 @@ def _duplicates(data: Any) -> list[Diagnostic]:
 # Walking: decoded data to field diagnostics and rule steps.
 
 
-_SPECS: Final = {
-    info.kind: {field.name: field.spec for field in info.fields} for info in CATALOGUE
-}
+_SPECS: Final = {info.kind: {field.name: field.spec for field in info.fields} for info in CATALOGUE}
 #: Per action: each field's quick test (see FieldSpec.accepts), and the required names.
 _ACCEPTS: Final = {
     info.kind: {field.name: field.spec.accepts for field in info.fields} for info in CATALOGUE
@@ -306,7 +306,7 @@ class _Walk:
     whether that was every object in the data (what the repeated-key test needs).
     """
 
-    __slots__ = ("found", "keys", "complete")
+    __slots__ = ("complete", "found", "keys")
 
     def __init__(self, found: list[Diagnostic]) -> None:
         self.found = found
@@ -321,7 +321,8 @@ class _Walk:
             found.append(
                 _malformed_payload(
                     "",
-                    f'the payload must be an object like {{"actions": [...]}}; got {describe(data)}',
+                    'the payload must be an object like {"actions": [...]}; '
+                    f"got {describe(data)}",
                 )
             )
             return None
@@ -423,7 +424,9 @@ class _Walk:
         allowed = _SPECS[kind][name].description_of_allowed
         self.found.append(
             Diagnostic.error(
-                "missing_field", f"/actions/{index}/{kind}/{name}", f"{kind} needs {name}: {allowed}"
+                "missing_field",
+                f"/actions/{index}/{kind}/{name}",
+                f"{kind} needs {name}: {allowed}",
             )
         )
 
@@ -432,9 +435,7 @@ class _Walk:
             self.complete = False
 
 
-def _unknown_field(
-    index: int, kind: str, key: object, specs: Mapping[str, object]
-) -> Diagnostic:
+def _unknown_field(index: int, kind: str, key: object, specs: Mapping[str, object]) -> Diagnostic:
     names = ", ".join(specs) or "none"
     return Diagnostic.error(
         "unknown_field",

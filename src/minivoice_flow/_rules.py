@@ -30,7 +30,7 @@ _ACTION_GIVEN: Final = _Action.given
 class Steps:
     """What the rules know of an actions array."""
 
-    __slots__ = ("kinds", "reachable", "direction", "_items", "_get")
+    __slots__ = ("_get", "_items", "direction", "kinds", "reachable")
 
     def __init__(
         self,
@@ -268,9 +268,7 @@ _RULES_FOR: Final[dict[frozenset[str | None], tuple[Rule, ...]]] = {}
 
 
 def _rules_for(present: frozenset[str | None]) -> tuple[Rule, ...]:
-    rules = tuple(
-        rule for rule in RULES if rule not in _LOOKS_FOR or _LOOKS_FOR[rule] in present
-    )
+    rules = tuple(rule for rule in RULES if rule not in _LOOKS_FOR or _LOOKS_FOR[rule] in present)
     _RULES_FOR[present] = rules
     return rules
 

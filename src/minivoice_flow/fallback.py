@@ -249,7 +249,7 @@ def transfer_with_fallback(
     otherwise = _named(fallback if fallback is not None else Flow().hangup(), f"{name}_fallback")
     by_status = {
         status: _named(flow, f"{name}_{status}")
-        for status, flow in zip(_TRANSFER_STATUSES, (on_busy, on_no_answer, on_failed))
+        for status, flow in zip(_TRANSFER_STATUSES, (on_busy, on_no_answer, on_failed), strict=True)
         if flow is not None
     }
     routes: dict[str, _Route] = {fallback_url: _AfterTransfer(by_status, otherwise)}
@@ -320,7 +320,7 @@ def _acceptor(
         _fail(
             "invalid_type",
             f'accept takes a set of answers, such as {{"1", "2"}}, or a function; got '
-            f"the string {describe(accept)}"
+            f"the string {describe(accept)}",
         )
     answers = frozenset(accept)
     return answers.__contains__
@@ -331,7 +331,7 @@ def _checked_name(name: str) -> str:
         _fail(
             "invalid_value",
             f"a flow name in a flow set must be 1 to 64 letters, digits, _ or - (not starting "
-            f"with -), as it is part of a URL; got {describe(name)}"
+            f"with -), as it is part of a URL; got {describe(name)}",
         )
     return name
 
@@ -347,7 +347,7 @@ def _base(base_url: str) -> str:
         _fail(
             "invalid_value",
             f"base_url must not have a query or fragment, since paths are added to it; "
-            f"got {describe(base_url)}"
+            f"got {describe(base_url)}",
         )
     return base_url.rstrip("/")
 

@@ -77,7 +77,16 @@ _SCHEMA: Final = (
 )
 #: The columns written by each insert, in ``Record``'s order after ``id``.
 _WRITTEN: Final = (
-    "call_id", "kind", "received_at", "flow_name", "url", "event", "status", "body", "raw", "error"
+    "call_id",
+    "kind",
+    "received_at",
+    "flow_name",
+    "url",
+    "event",
+    "status",
+    "body",
+    "raw",
+    "error",
 )
 _COLUMNS: Final = ", ".join(("id", *_WRITTEN))
 
@@ -329,7 +338,16 @@ class CallJournal:
         if received_at.utcoffset() is None:
             received_at = received_at.replace(tzinfo=UTC)
         values = (
-            call_id, kind, received_at.isoformat(), flow_name, url, event, status, body, raw, error
+            call_id,
+            kind,
+            received_at.isoformat(),
+            flow_name,
+            url,
+            event,
+            status,
+            body,
+            raw,
+            error,
         )
         with self._lock:
             cursor = self._execute(

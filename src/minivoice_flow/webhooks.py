@@ -368,11 +368,12 @@ def _register_object(converter: cattrs.Converter, cls: type[Any], **renames: str
     overrides = {name: override(rename=wire) for name, wire in renames.items()}
     structure_fields = make_dict_structure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
     unstructure_fields = make_dict_unstructure_fn(
-        cls, converter, extra=override(omit=True), **overrides  # type: ignore[arg-type]
+        cls,
+        converter,
+        extra=override(omit=True),
+        **overrides,  # type: ignore[arg-type]
     )
-    known = frozenset(
-        renames.get(a.name, a.name) for a in cls.__attrs_attrs__ if a.name != "extra"
-    )
+    known = frozenset(renames.get(a.name, a.name) for a in cls.__attrs_attrs__ if a.name != "extra")
 
     def structure(value: object, _: object) -> Any:
         if not isinstance(value, Mapping):

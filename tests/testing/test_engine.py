@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from minivoice_flow import Flow, Play
-from minivoice_flow.testing import ANSWER_URL, CallRequest, Caller, Handler, TestIVR, simulate
+from minivoice_flow.testing import ANSWER_URL, Caller, CallRequest, Handler, TestIVR, simulate
 
 PBX = "+15551230002"
 OTHER = "+15551239999"

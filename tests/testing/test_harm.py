@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from minivoice_flow import Flow
 from minivoice_flow._codes import CODES
-from minivoice_flow.testing import CallRequest, Caller, TestIVR, simulate
+from minivoice_flow.testing import Caller, CallRequest, TestIVR, simulate
 
 MENU = "https://media.example.com/menu.wav"
 THANKS = "https://media.example.com/thanks.wav"

@@ -33,7 +33,8 @@ menu: FlowSet = collect_with_retries(
     accept={"1", "2"},
 )
 pin_call: SimulationResult = simulate(
-    Flow().transfer("+15551230002", fallback_url="https://a.example/busy")
+    Flow()
+    .transfer("+15551230002", fallback_url="https://a.example/busy")
     .send_digits("1234#", pause_before_ms=2000),
     caller=Caller.silent(),
     far_end=TestIVR(expect="1234#", ready_after_ms=1500),

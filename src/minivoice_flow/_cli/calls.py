@@ -139,9 +139,7 @@ def _print_json(document: dict[str, object], out: TextIO) -> None:
 
 def _print_table(calls: Iterable[LastStep], out: TextIO) -> None:
     rows = [("CALL ID", "UPDATED", "LAST STEP", "OUTCOME")]
-    rows += [
-        (c.call_id, c.updated_at.isoformat(), c.step or "-", c.describe()) for c in calls
-    ]
+    rows += [(c.call_id, c.updated_at.isoformat(), c.step or "-", c.describe()) for c in calls]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]

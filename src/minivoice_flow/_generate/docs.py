@@ -158,10 +158,13 @@ def _row(field: FieldInfo) -> FieldRow:
 
 def _allowed(spec: FieldSpec) -> str:
     words = spec.description_of_allowed
-    if spec.json_type == "string" and spec.max_length is not None:
-        if str(spec.max_length) not in words:
-            low = spec.min_length if spec.min_length is not None else 0
-            words = f"{low} to {spec.max_length} characters: {words}"
+    if (
+        spec.json_type == "string"
+        and spec.max_length is not None
+        and str(spec.max_length) not in words
+    ):
+        low = spec.min_length if spec.min_length is not None else 0
+        words = f"{low} to {spec.max_length} characters: {words}"
     return words
 
 
@@ -304,9 +307,7 @@ def _shorten(payload: str) -> str:
 
 def _call(info: ActionInfo, *, required_only: bool) -> str:
     arguments = [
-        _argument(f, sample_value(info, f))
-        for f in info.fields
-        if f.required or not required_only
+        _argument(f, sample_value(info, f)) for f in info.fields if f.required or not required_only
     ]
     return wrapped(f"Flow().{info.kind}", arguments, "", width=_WIDTH)
 

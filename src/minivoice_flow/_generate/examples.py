@@ -111,8 +111,7 @@ BAD_PAYLOADS: Final[Mapping[str, str]] = {
     "missing_field": '{"actions": [{"send_digits": {"pause_before_ms": 2000}}]}',
     "invalid_type": '{"actions": [{"send_digits": {"digits": "1234#", '
     '"pause_before_ms": "2000"}}]}',
-    "out_of_range": '{"actions": [{"send_digits": {"digits": "1234#", '
-    '"pause_before_ms": 90000}}]}',
+    "out_of_range": '{"actions": [{"send_digits": {"digits": "1234#", "pause_before_ms": 90000}}]}',
     "invalid_value": '{"actions": [{"send_digits": {"digits": "\\uff11\\uff12\\uff13\\uff14#"}}]}',
 }
 

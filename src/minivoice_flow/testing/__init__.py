@@ -13,7 +13,6 @@ from minivoice_flow.testing._assertions import (
     assert_timeline,
 )
 from minivoice_flow.testing._engine import simulate
-from minivoice_flow.testing._settings import ANSWER_URL
 from minivoice_flow.testing._handlers import CallRequest, Handler, HandlerFunction, Response
 from minivoice_flow.testing._parties import Caller, KeyPress, TestIVR
 from minivoice_flow.testing._result import (
@@ -26,6 +25,7 @@ from minivoice_flow.testing._result import (
     ToneRecord,
     TransferRecord,
 )
+from minivoice_flow.testing._settings import ANSWER_URL
 from minivoice_flow.testing._simulator import Simulator
 from minivoice_flow.testing._timing import Timing
 

@@ -23,7 +23,7 @@ class Simulator:
     unless a run overrides them. The ``assert_*`` methods are the module's assertions.
     """
 
-    __slots__ = ("defaults", "results", "_shown")
+    __slots__ = ("_shown", "defaults", "results")
 
     def __init__(self, **defaults: Any) -> None:
         self.defaults = defaults
