@@ -28,10 +28,18 @@ def run_cli(
     cwd: Path,
     stdin: bytes = b"",
     env: dict[str, str] | None = None,
+    as_ordinary_user: bool = False,
 ) -> Ran:
-    """``python -m minivoice_flow ARGS`` in a subprocess, as a user would run it."""
+    """``python -m minivoice_flow ARGS`` in a subprocess, as a user would run it.
+
+    ``as_ordinary_user``: when the tests run as root, drop the capabilities that let root
+    read and write any file, so file permissions apply to the command as to anyone else.
+    """
+    prefix = []
+    if as_ordinary_user and os.geteuid() == 0:
+        prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
     done = subprocess.run(
-        [sys.executable, "-m", "minivoice_flow", *map(str, args)],
+        [*prefix, sys.executable, "-m", "minivoice_flow", *map(str, args)],
         cwd=cwd,
         input=stdin,
         capture_output=True,
