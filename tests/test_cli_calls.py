@@ -126,7 +126,7 @@ class TestJson:
             "step": "menu",
             "outcome": "hung_up",
             "status": "completed",
-            "updated_at": "2026-05-29T12:00:01+00:00",
+            "updated_at": "2026-05-29T12:00:01Z",
             "unreadable": 0,
             "description": "caller hung up during step 'menu'",
         }

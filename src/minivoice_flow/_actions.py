@@ -15,7 +15,8 @@ import attrs
 from attrs import field, frozen
 
 from minivoice_flow import _limits as L
-from minivoice_flow._diagnostics import Diagnostic, FlowError
+from minivoice_flow._codes import diagnostic
+from minivoice_flow._diagnostics import FlowError
 from minivoice_flow._fields import (
     E164_PATTERN,
     SIP_PATTERN,
@@ -63,7 +64,7 @@ def _validator(spec: FieldSpec) -> Callable[[_Action, attrs.Attribute[Any], obje
         if problem is not None:
             code, message = problem
             path = f"/{instance.kind}/{attribute.name}"
-            raise FlowError(message, [Diagnostic.error(code, path, message)])
+            raise FlowError(message, [diagnostic(code, path, message)])
         if isinstance(value, float):
             # A whole float (2000.0, as JSON may carry it) is accepted as the int it equals.
             # This is the rare slow path, so it costs the usual int nothing, unlike a

@@ -1,25 +1,46 @@
-"""Every diagnostic code: its severity, when it fires and how to fix it (the docs read this)."""
+"""Every diagnostic code, declared once: its severity, when it fires, the fix, and the actions
+it involves. The rules, the field checks, the JSON reader and the reference docs all read it.
+"""
 
 from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from minivoice_flow._diagnostics import Severity
+from minivoice_flow._diagnostics import Diagnostic, Severity
 from minivoice_flow._limits import MAX_ACTIONS, MAX_PAYLOAD_BYTES
 
 
 class CodeInfo(NamedTuple):
-    """What a diagnostic code means, for people reading the reference docs."""
+    """What a diagnostic code means: for the code that raises it and for the docs."""
 
     code: str
     severity: Severity
     kind: str  # "payload", "field" or "rule"
     when: str
     fix: str
+    #: The action a rule's diagnostic points at; a rule cannot fire on an array without one.
+    #: None for a code about the array, the document, or any action at all.
+    points_at: str | None = None
+    #: Every action a rule reads (the docs list the rule on each of their pages).
+    involves: tuple[str, ...] = ()
 
 
-def _info(code: str, severity: Severity, kind: str, when: str, fix: str) -> CodeInfo:
-    return CodeInfo(code, severity, kind, when, fix)
+def _info(
+    code: str,
+    severity: Severity,
+    kind: str,
+    when: str,
+    fix: str,
+    *,
+    points_at: str | None = None,
+    involves: tuple[str, ...] = (),
+) -> CodeInfo:
+    return CodeInfo(code, severity, kind, when, fix, points_at, involves)
+
+
+def diagnostic(code: str, path: str, message: str) -> Diagnostic:
+    """A diagnostic of ``code``, with the severity the table gives it."""
+    return Diagnostic(code, CODES[code].severity, path, message)
 
 
 CODES: Final[dict[str, CodeInfo]] = {
@@ -135,6 +156,7 @@ CODES: Final[dict[str, CodeInfo]] = {
             "An action comes after a `hangup` or `redirect`, which end the array, so it can "
             "never run. Reported once for each such action.",
             "Remove the action, or move it before the terminal action.",
+            involves=("hangup", "redirect"),
         ),
         _info(
             "collect_without_prompt",
@@ -143,6 +165,8 @@ CODES: Final[dict[str, CodeInfo]] = {
             "A `collect` has no `play` before it (since the start, or since the previous "
             "`collect`), so the caller is not told what to press.",
             "Add a `play` prompt just before the `collect`.",
+            points_at="collect",
+            involves=("collect", "play"),
         ),
         _info(
             "input_not_forwarded",
@@ -151,6 +175,8 @@ CODES: Final[dict[str, CodeInfo]] = {
             "A `collect` is not followed by a `redirect` in the same array, so the digits are "
             "stored but the application never sees them.",
             "End the array with a `redirect` to the URL that acts on the input.",
+            points_at="collect",
+            involves=("collect", "redirect"),
         ),
         _info(
             "transfer_before_decision",
@@ -159,6 +185,8 @@ CODES: Final[dict[str, CodeInfo]] = {
             "A `transfer` comes after a `collect` in the same array: its destination was fixed "
             "before the application could see what the caller chose.",
             "Redirect after the `collect`, and return the `transfer` from that URL.",
+            points_at="transfer",
+            involves=("transfer", "collect"),
         ),
         _info(
             "transfer_without_fallback",
@@ -168,6 +196,8 @@ CODES: Final[dict[str, CodeInfo]] = {
             "or fails, the call simply ends.",
             "Set `fallback_url` to a URL that serves what to do instead (a message, a retry, "
             "voicemail).",
+            points_at="transfer",
+            involves=("transfer",),
         ),
         _info(
             "digits_too_early",
@@ -177,6 +207,8 @@ CODES: Final[dict[str, CodeInfo]] = {
             "no leading `w`, `W` or `,`: the tones start the moment the far end answers, "
             "usually before its menu listens.",
             "Set `pause_before_ms` (2000 is a common start) or begin the digits with `w`.",
+            points_at="send_digits",
+            involves=("send_digits", "transfer"),
         ),
         _info(
             "digits_to_caller",
@@ -185,6 +217,8 @@ CODES: Final[dict[str, CodeInfo]] = {
             "In a flow declared inbound, a `send_digits` comes before any `transfer`, so the "
             "tones go to the caller rather than to another phone system.",
             "Move the `send_digits` after the `transfer` that reaches the system expecting them.",
+            points_at="send_digits",
+            involves=("send_digits", "transfer"),
         ),
     )
 }

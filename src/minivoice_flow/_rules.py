@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
 from minivoice_flow._actions import CATALOGUE, Action, _Action
-from minivoice_flow._codes import CODES
+from minivoice_flow._codes import CODES, diagnostic
 from minivoice_flow._diagnostics import Diagnostic
 from minivoice_flow._fields import describe
 from minivoice_flow._limits import DTMF_PAUSE_CHARACTERS, MAX_ACTIONS
@@ -74,16 +74,12 @@ def _reachable_count(kinds: Sequence[str | None]) -> int:
     return len(kinds)
 
 
-def _diagnostic(code: str, path: str, message: str) -> Diagnostic:
-    return Diagnostic(code, CODES[code].severity, path, message)
-
-
 def empty_actions(steps: Steps) -> list[Diagnostic]:
     """A call must be given something to do."""
     if steps.kinds:
         return []
     return [
-        _diagnostic(
+        diagnostic(
             "empty_actions",
             "/actions",
             "the actions array is empty; add at least one action (a flow that only ends the "
@@ -98,7 +94,7 @@ def too_many_actions(steps: Steps) -> list[Diagnostic]:
     if count <= MAX_ACTIONS:
         return []
     return [
-        _diagnostic(
+        diagnostic(
             "too_many_actions",
             "/actions",
             f"the actions array has {count} actions; at most {MAX_ACTIONS} are allowed: "
@@ -114,7 +110,7 @@ def unreachable_action(steps: Steps) -> list[Diagnostic]:
         return []
     terminal = steps.kinds[end - 1]
     return [
-        _diagnostic(
+        diagnostic(
             "unreachable_action",
             steps.path(index),
             f"{steps.kinds[index] or 'this action'} never runs: it comes after {terminal} at "
@@ -136,7 +132,7 @@ def collect_without_prompt(steps: Steps) -> list[Diagnostic]:
         elif kind == "collect":
             if not prompted:
                 found.append(
-                    _diagnostic(
+                    diagnostic(
                         "collect_without_prompt",
                         steps.path(index),
                         f"collect {_variable(steps, index)} has no play before it, so the "
@@ -153,7 +149,7 @@ def input_not_forwarded(steps: Steps) -> list[Diagnostic]:
     if end and steps.kinds[end - 1] == "redirect":
         return []
     return [
-        _diagnostic(
+        diagnostic(
             "input_not_forwarded",
             steps.path(index),
             f"collect {_variable(steps, index)} stores the caller's keys but no redirect "
@@ -175,7 +171,7 @@ def transfer_before_decision(steps: Steps) -> list[Diagnostic]:
             collected = True
         elif kinds[index] == "transfer" and collected:
             found.append(
-                _diagnostic(
+                diagnostic(
                     "transfer_before_decision",
                     steps.path(index),
                     f"transfer to {_shown(steps.given(index, 'to'))} comes after a collect in "
@@ -189,7 +185,7 @@ def transfer_before_decision(steps: Steps) -> list[Diagnostic]:
 def transfer_without_fallback(steps: Steps) -> list[Diagnostic]:
     """Without a fallback_url, a busy or unanswered destination ends the call."""
     return [
-        _diagnostic(
+        diagnostic(
             "transfer_without_fallback",
             steps.path(index),
             f"transfer to {_shown(steps.given(index, 'to'))} has no fallback_url, so a busy, "
@@ -205,7 +201,7 @@ def digits_too_early(steps: Steps) -> list[Diagnostic]:
     """Digits sent the instant a transfer answers usually arrive before the far end listens."""
     kinds = steps.kinds
     return [
-        _diagnostic(
+        diagnostic(
             "digits_too_early",
             steps.path(index),
             "send_digits starts the moment the transfer is answered, before most systems "
@@ -229,7 +225,7 @@ def digits_to_caller(steps: Steps) -> list[Diagnostic]:
             break
         if kind == "send_digits":
             found.append(
-                _diagnostic(
+                diagnostic(
                     "digits_to_caller",
                     steps.path(index),
                     "in an inbound flow this send_digits comes before any transfer, so the "
@@ -254,21 +250,15 @@ RULES: Final[tuple[Rule, ...]] = (
 )
 
 
-#: The action a rule looks for: it cannot fire on an array without one, so it is not run.
-_LOOKS_FOR: Final[dict[Rule, str]] = {
-    collect_without_prompt: "collect",
-    input_not_forwarded: "collect",
-    transfer_before_decision: "transfer",
-    transfer_without_fallback: "transfer",
-    digits_too_early: "transfer",
-    digits_to_caller: "send_digits",
-}
+#: The action each rule's diagnostic points at (from the code table): without one in the
+#: array the rule cannot fire, so it is not run.
+_POINTS_AT: Final[dict[Rule, str | None]] = {rule: CODES[rule.__name__].points_at for rule in RULES}
 #: The rules that can fire, by the set of kinds in the array (at most 2**7 sets: a small cache).
 _RULES_FOR: Final[dict[frozenset[str | None], tuple[Rule, ...]]] = {}
 
 
 def _rules_for(present: frozenset[str | None]) -> tuple[Rule, ...]:
-    rules = tuple(rule for rule in RULES if rule not in _LOOKS_FOR or _LOOKS_FOR[rule] in present)
+    rules = tuple(rule for rule in RULES if _POINTS_AT[rule] in present or _POINTS_AT[rule] is None)
     _RULES_FOR[present] = rules
     return rules
 

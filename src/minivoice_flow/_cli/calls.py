@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 from collections.abc import Callable, Iterable
-from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
-import cattrs
-import cattrs.gen
-
+from minivoice_flow import _converter
 from minivoice_flow._cli import EXIT_INVALID, EXIT_OK
 from minivoice_flow.journal import CallJournal, JournalError, LastStep, Record
 
@@ -123,18 +119,18 @@ _ACTIONS: dict[str, Callable[[CallJournal, argparse.Namespace, TextIO], int]] = 
 def _print_json(document: dict[str, object], out: TextIO) -> None:
     """One JSON document: records and calls as objects of their fields (times in ISO 8601,
     the bytes of an unreadable webhook in base64), with each call's outcome in words too."""
-    converter = cattrs.Converter()
-    converter.register_unstructure_hook(datetime, datetime.isoformat)
-    converter.register_unstructure_hook(bytes, lambda raw: base64.b64encode(raw).decode())
-    converter.register_unstructure_hook(
-        LastStep,
-        lambda last: {
-            **cattrs.gen.make_dict_unstructure_fn(LastStep, converter)(last),
-            "description": last.describe(),
-        },
-    )
-    json.dump(converter.unstructure(document), out, indent=2)
+    json.dump({key: _data(value) for key, value in document.items()}, out, indent=2)
     out.write("\n")
+
+
+def _data(value: object) -> Any:
+    """Plain data through the library's converter; a call also gets its outcome in words."""
+    if isinstance(value, list):
+        return [_data(item) for item in value]
+    data = _converter.unstructure(value)
+    if isinstance(value, LastStep):
+        data["description"] = value.describe()
+    return data
 
 
 def _print_table(calls: Iterable[LastStep], out: TextIO) -> None:
