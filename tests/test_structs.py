@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -230,3 +231,41 @@ def test_each_field_type_accepts_exactly_what_its_spec_accepts(
         accepted = True
     valid = spec.check(f"{kind}.{name}", value) is None
     assert accepted == (valid and not isinstance(value, float)), value
+
+
+STRING_SPECS = [(kind, name, spec) for kind, name, spec in SPECS if spec.json_type == "string"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "spec"), STRING_SPECS, ids=[f"{k}.{n}" for k, n, _ in STRING_SPECS]
+)
+@given(data=st.data())
+def test_every_string_a_field_accepts_is_printable_ascii_without_space(
+    kind: str, name: str, spec: FieldSpec, data: st.DataObject
+) -> None:
+    """The fast path proves characters for a whole payload at once; that holds only while no
+    field accepts a space, a control or a character outside ASCII."""
+    value = data.draw(sample_values(spec))
+    if spec.check(f"{kind}.{name}", value) is None:
+        assert isinstance(value, str) and all("!" <= c <= "~" for c in value), value
+
+
+HEADED = [(kind, name, spec) for kind, name, spec in SPECS if spec.head_pattern is not None]
+
+
+@pytest.mark.parametrize(("kind", "name", "spec"), HEADED, ids=[f"{k}.{n}" for k, n, _ in HEADED])
+@given(data=st.data())
+def test_a_head_pattern_says_what_the_whole_pattern_says_of_printable_values(
+    kind: str, name: str, spec: FieldSpec, data: st.DataObject
+) -> None:
+    """For printable ASCII without space, matching the head at the start is the full match."""
+    assert spec.pattern is not None and spec.head_pattern is not None
+    value = data.draw(
+        st.one_of(
+            st.from_regex(spec.pattern, fullmatch=True).filter(lambda v: v.isascii()),
+            st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=30),
+            st.from_regex(r"[Hh][Tt][Tt][Pp][Ss]?://[!-~]{0,12}", fullmatch=True),
+        ).filter(lambda v: all("!" <= c <= "~" for c in v))
+    )
+    whole = re.fullmatch(spec.pattern, value) is not None
+    assert (re.match(spec.head_pattern, value) is not None) == whole, value

@@ -20,6 +20,7 @@ from minivoice_flow._diagnostics import FlowError
 from minivoice_flow._fields import (
     E164_PATTERN,
     SIP_PATTERN,
+    URL_HEAD_PATTERN,
     URL_PATTERN,
     VARIABLE_PATTERN,
     FieldSpec,
@@ -45,7 +46,13 @@ def _defined_by(spec: FieldSpec) -> dict[str, Any]:
 def _url(doc: str) -> dict[str, Any]:
     return _defined_by(
         FieldSpec(
-            "string", doc, allowed=_URL_WORDS, max_length=L.MAX_URL_LENGTH, pattern=URL_PATTERN
+            "string",
+            doc,
+            allowed=_URL_WORDS,
+            max_length=L.MAX_URL_LENGTH,
+            pattern=URL_PATTERN,
+            # After the host, a URL holds any printable ASCII: "/", "?" or "#" must follow it.
+            head_pattern=rf"{URL_HEAD_PATTERN}(?:[/?#]|\Z)",
         )
     )
 

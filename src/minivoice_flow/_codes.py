@@ -18,11 +18,13 @@ class CodeInfo(NamedTuple):
     kind: str  # "payload", "field" or "rule"
     when: str
     fix: str
-    #: The action a rule's diagnostic points at; a rule cannot fire on an array without one.
-    #: None for a code about the array, the document, or any action at all.
-    points_at: str | None = None
+    #: The actions a rule cannot fire without: it is not run on an array missing one.
+    requires: tuple[str, ...] = ()
     #: Every action a rule reads (the docs list the rule on each of their pages).
     involves: tuple[str, ...] = ()
+    #: The fields whose values decide whether a rule fires. A rule that reads none is decided
+    #: by the kinds of the actions alone.
+    reads: tuple[str, ...] = ()
 
 
 def _info(
@@ -32,10 +34,11 @@ def _info(
     when: str,
     fix: str,
     *,
-    points_at: str | None = None,
+    requires: tuple[str, ...] = (),
     involves: tuple[str, ...] = (),
+    reads: tuple[str, ...] = (),
 ) -> CodeInfo:
-    return CodeInfo(code, severity, kind, when, fix, points_at, involves)
+    return CodeInfo(code, severity, kind, when, fix, requires, involves, reads)
 
 
 def diagnostic(code: str, path: str, message: str) -> Diagnostic:
@@ -165,7 +168,7 @@ CODES: Final[dict[str, CodeInfo]] = {
             "A `collect` has no `play` before it (since the start, or since the previous "
             "`collect`), so the caller is not told what to press.",
             "Add a `play` prompt just before the `collect`.",
-            points_at="collect",
+            requires=("collect",),
             involves=("collect", "play"),
         ),
         _info(
@@ -175,7 +178,7 @@ CODES: Final[dict[str, CodeInfo]] = {
             "A `collect` is not followed by a `redirect` in the same array, so the digits are "
             "stored but the application never sees them.",
             "End the array with a `redirect` to the URL that acts on the input.",
-            points_at="collect",
+            requires=("collect",),
             involves=("collect", "redirect"),
         ),
         _info(
@@ -185,7 +188,7 @@ CODES: Final[dict[str, CodeInfo]] = {
             "A `transfer` comes after a `collect` in the same array: its destination was fixed "
             "before the application could see what the caller chose.",
             "Redirect after the `collect`, and return the `transfer` from that URL.",
-            points_at="transfer",
+            requires=("transfer", "collect"),
             involves=("transfer", "collect"),
         ),
         _info(
@@ -196,8 +199,9 @@ CODES: Final[dict[str, CodeInfo]] = {
             "or fails, the call simply ends.",
             "Set `fallback_url` to a URL that serves what to do instead (a message, a retry, "
             "voicemail).",
-            points_at="transfer",
+            requires=("transfer",),
             involves=("transfer",),
+            reads=("fallback_url",),
         ),
         _info(
             "digits_too_early",
@@ -207,8 +211,9 @@ CODES: Final[dict[str, CodeInfo]] = {
             "no leading `w`, `W` or `,`: the tones start the moment the far end answers, "
             "usually before its menu listens.",
             "Set `pause_before_ms` (2000 is a common start) or begin the digits with `w`.",
-            points_at="send_digits",
+            requires=("send_digits", "transfer"),
             involves=("send_digits", "transfer"),
+            reads=("pause_before_ms", "digits"),
         ),
         _info(
             "digits_to_caller",
@@ -217,7 +222,7 @@ CODES: Final[dict[str, CodeInfo]] = {
             "In a flow declared inbound, a `send_digits` comes before any `transfer`, so the "
             "tones go to the caller rather than to another phone system.",
             "Move the `send_digits` after the `transfer` that reaches the system expecting them.",
-            points_at="send_digits",
+            requires=("send_digits",),
             involves=("send_digits", "transfer"),
         ),
     )

@@ -20,7 +20,8 @@ from minivoice_flow import _limits as L
 # An absolute http(s) URL with a host: printable ASCII only, so no white space or controls.
 # The host part stops at the first "/", "?" or "#". ("$" is written \x24: some JSON Schema
 # validators, fastjsonschema among them, rewrite every "$" when they translate a pattern.)
-URL_PATTERN: Final = r'[Hh][Tt][Tt][Pp][Ss]?://[!"\x24-.0->@-~]+(?:[/?#][!-~]*)?'
+URL_HEAD_PATTERN: Final = r'[Hh][Tt][Tt][Pp][Ss]?://[!"\x24-.0->@-~]+'
+URL_PATTERN: Final = URL_HEAD_PATTERN + r"(?:[/?#][!-~]*)?"
 E164_PATTERN: Final = r"\+[1-9][0-9]{1,%d}" % (L.MAX_E164_DIGITS - 1)
 SIP_PATTERN: Final = r"sips?:[!-~]+"
 VARIABLE_PATTERN: Final = r"[a-z][a-z0-9_]{0,%d}" % (L.MAX_VARIABLE_LENGTH - 1)
@@ -45,6 +46,10 @@ class FieldSpec:
     #: The whole string must match this (unanchored; anchored where it is used).
     pattern: str | None = None
     choices: tuple[str, ...] | None = None
+    #: For a value known to be printable ASCII with no space: a pattern that, matched at the
+    #: start, says the same as ``pattern`` matched in full, so a long value is not read to its
+    #: end (validate()'s fast path proves the characters for a whole payload at once).
+    head_pattern: str | None = None
     #: What the platform does when the field is left out (documentation only).
     default: str | int | None = None
     unit: str | None = None

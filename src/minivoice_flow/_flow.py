@@ -27,7 +27,7 @@ from minivoice_flow._diagnostics import (
     report_of,
 )
 from minivoice_flow._fields import describe
-from minivoice_flow._rules import Direction, Steps, check_steps
+from minivoice_flow._rules import Direction, check_actions
 
 P = ParamSpec("P")
 
@@ -155,7 +155,7 @@ class Flow:
         return self._run_rules() if report is None else report
 
     def _run_rules(self) -> Report:
-        report = report_of(check_steps(Steps.of_actions(self._actions, self._head[1])))
+        report = report_of(check_actions(self._actions, self._head[1]))
         _set_report(self, report)
         return report
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from minivoice_flow import _json
 from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND, Action
@@ -23,10 +23,10 @@ from minivoice_flow._fields import describe
 from minivoice_flow._flow import Flow
 from minivoice_flow._json import UNREADABLE, token
 from minivoice_flow._limits import MAX_PAYLOAD_BYTES
-from minivoice_flow._rules import Direction, Steps, check_steps, document_order
+from minivoice_flow._rules import Direction, Steps, check, check_steps, document_order
 
-if TYPE_CHECKING:
-    from minivoice_flow._structs import Decoded
+#: What the Structs make of a payload they prove valid: the items, their kinds, the quotes.
+Decoded = tuple[list[Any], tuple[str, ...], int | None]
 
 _ACTION_NAMES: Final = ", ".join(CATALOGUE_BY_KIND)
 _SUBJECT: Final = "payload"
@@ -37,8 +37,24 @@ def validate(payload: object, *, direction: Direction | None = None) -> Report:
 
     Never raises for bad content. ``direction="inbound"`` enables the digits_to_caller rule.
     """
-    diagnostics, _ = _diagnose(payload, direction)
-    return report_of(diagnostics)
+    return report_of(_diagnose(payload, direction)[0])
+
+
+def _proved(text: str, direction: Direction | None) -> tuple[list[Diagnostic], Any] | None:
+    """The diagnostics of a text the Structs prove valid field by field, or None if they do
+    not: then only repeated keys and the rules are left to look at."""
+    decoded = _decode_valid(text)
+    if decoded is None:
+        return None
+    items, kinds, quotes = decoded
+    if quotes is not None and "\\" not in text and text.count('"') == quotes:
+        found = []  # every key written was kept: none was repeated
+    else:
+        found = _json.repeated_keys(text)
+    found += check(kinds, items, _given_in_item, direction)
+    if len(found) > 1:
+        found.sort(key=document_order)
+    return found, items
 
 
 def parse(
@@ -64,30 +80,29 @@ def parse(
             ((kind, fields),) = item.items()
             actions.append(CATALOGUE_BY_KIND[kind].type(**fields))
     else:
-        actions = _structs().to_actions(data)
+        actions = _fast().to_actions(data)
     return Flow(name, direction=direction).then(actions)
 
 
 def _diagnose(payload: object, direction: Direction | None) -> tuple[list[Diagnostic], Any]:
     """All diagnostics of a payload, in document order, and what was read: the decoded data
-    (a dict), the Structs of a payload proved valid (``Decoded``), or None if unreadable."""
+    (a dict), the items of a payload the Structs proved valid (a list), or None."""
     found: list[Diagnostic] = []
-    if isinstance(payload, (str, bytes, bytearray, memoryview)):
+    text: str | None
+    if type(payload) is str and len(payload) <= _SURELY_SMALL:  # the usual case, in short
+        text = payload
+    elif isinstance(payload, (str, bytes, bytearray, memoryview)):
         text = _json.text_of(payload, found, subject=_SUBJECT, limit=MAX_PAYLOAD_BYTES)
         if text is None:
             return found, None
-        decoded = _decode_valid(text)
-        if decoded is not None:
-            # Every field is valid: only repeated keys and the rules are left to look at.
-            if decoded.keys != _json.keys_written(text):
-                found += _json.repeated_keys(text)
-            found += check_steps(Steps(decoded.kinds, decoded.actions, _given_in_struct, direction))
-            if len(found) > 1:
-                found.sort(key=document_order)
-            return found, decoded
-        data = _json.loads(text, found, subject=_SUBJECT)
     else:
         text = None
+    if text is not None:
+        proved = _proved(text, direction)
+        if proved is not None:
+            return proved
+        data = _json.loads(text, found, subject=_SUBJECT)
+    else:
         data = _check_parsed(payload, found)
     if data is UNREADABLE:
         return found, None
@@ -102,29 +117,28 @@ def _diagnose(payload: object, direction: Direction | None) -> tuple[list[Diagno
     return found, data
 
 
-# The fast path, loaded on first use: it imports msgspec and builds its Structs (cheap, but not
-# something a handler that only builds flows should pay for at import).
+# The fast path, loaded on first use: it imports msgspec and builds its Structs, which a
+# handler that only builds flows should not pay for at import.
 
-_fast: Any = None
-
-
-def _structs() -> Any:
-    global _fast
-    if _fast is None:
-        from minivoice_flow import _structs as module
-
-        _fast = module
-    return _fast
+#: Text this short (in characters) is surely within the size limit (4 bytes a character).
+_SURELY_SMALL: Final = MAX_PAYLOAD_BYTES // 4
 
 
-def _decode_valid(text: str) -> Decoded | None:
-    decode: Callable[[str], Decoded | None] = _structs().decode_valid
-    return decode(text)
+def _fast() -> Any:
+    from minivoice_flow import _structs
+
+    return _structs
 
 
-def _given_in_struct(action: Any, name: str) -> object:
-    given: Callable[[Any, str], object] = _structs().given
-    return given(action, name)
+def _load_fast_path(text: str) -> Decoded | None:
+    global _decode_valid, _given_in_item
+    _decode_valid = _fast().decode_valid
+    _given_in_item = _fast().given
+    return _decode_valid(text)
+
+
+_decode_valid: Callable[[str], Decoded | None] = _load_fast_path
+_given_in_item: Callable[[Any, str], object]
 
 
 def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:

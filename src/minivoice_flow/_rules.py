@@ -30,7 +30,7 @@ _ACTION_GIVEN: Final = _Action.given
 class Steps:
     """What the rules know of an actions array."""
 
-    __slots__ = ("_get", "_items", "direction", "kinds", "reachable")
+    __slots__ = ("_get", "_items", "_reachable", "direction", "kinds")
 
     def __init__(
         self,
@@ -41,18 +41,19 @@ class Steps:
     ) -> None:
         #: The action name of each item, or None where the item is not an action.
         self.kinds = kinds
-        #: How many items can run: up to and including the first terminal action.
-        self.reachable = _reachable_count(kinds)
+        self._reachable = -1
         self.direction = direction
         # get(items[i], name) is the value given for a field, or None (a plain function,
         # not a closure: building Steps and reading a field are both on the request path).
         self._items = items
         self._get = get
 
-    @classmethod
-    def of_actions(cls, actions: Sequence[Action], direction: Direction | None) -> Steps:
-        """The steps of a built flow."""
-        return cls(list(map(_KIND, actions)), actions, _ACTION_GIVEN, direction)
+    @property
+    def reachable(self) -> int:
+        """How many items can run: up to and including the first terminal action."""
+        if self._reachable < 0:
+            self._reachable = _reachable_count(self.kinds)
+        return self._reachable
 
     def given(self, index: int, name: str) -> object:
         """The value given for field ``name`` of item ``index`` (None when unset)."""
@@ -250,25 +251,69 @@ RULES: Final[tuple[Rule, ...]] = (
 )
 
 
-#: The action each rule's diagnostic points at (from the code table): without one in the
-#: array the rule cannot fire, so it is not run.
-_POINTS_AT: Final[dict[Rule, str | None]] = {rule: CODES[rule.__name__].points_at for rule in RULES}
-#: The rules that can fire, by the set of kinds in the array (at most 2**7 sets: a small cache).
-_RULES_FOR: Final[dict[frozenset[str | None], tuple[Rule, ...]]] = {}
+#: The actions each rule cannot fire without (from the code table).
+_REQUIRES: Final[dict[Rule, frozenset[str]]] = {
+    rule: frozenset(CODES[rule.__name__].requires) for rule in RULES
+}
+#: The rules decided by the kinds of the actions alone (they read no field's value).
+_BY_KINDS: Final = frozenset(rule for rule in RULES if not CODES[rule.__name__].reads)
+#: For each array of kinds (and direction) seen, the rules worth running on it: those that
+#: read field values, and those decided by kinds that fired. A rule decided by kinds that did
+#: not fire never will on the same kinds. Bounded: past the bound, arrays are judged afresh.
+_PLANS: Final[dict[tuple[tuple[str | None, ...], Direction | None], tuple[Rule, ...]]] = {}
+_MAX_PLANS: Final = 4096
 
 
-def _rules_for(present: frozenset[str | None]) -> tuple[Rule, ...]:
-    rules = tuple(rule for rule in RULES if _POINTS_AT[rule] in present or _POINTS_AT[rule] is None)
-    _RULES_FOR[present] = rules
-    return rules
+def check_actions(actions: Sequence[Action], direction: Direction | None) -> list[Diagnostic]:
+    """Every rule's diagnostics for a built flow's actions."""
+    return check(tuple(map(_KIND, actions)), actions, _ACTION_GIVEN, direction)
+
+
+def check(
+    kinds: Sequence[str | None],
+    items: Sequence[_Item],
+    get: Callable[[_Item, str], object],
+    direction: Direction | None,
+) -> list[Diagnostic]:
+    """``check_steps`` of these steps, made only if some rule is worth running on them."""
+    plan = _PLANS.get((kinds if type(kinds) is tuple else tuple(kinds), direction))
+    if plan == ():
+        return []
+    return check_steps(Steps(kinds, items, get, direction))
 
 
 def check_steps(steps: Steps) -> list[Diagnostic]:
     """Run every rule; diagnostics come whole-document first, then by action index."""
-    present = frozenset(steps.kinds)
+    kinds = steps.kinds
+    key = (kinds if type(kinds) is tuple else tuple(kinds), steps.direction)
+    plan = _PLANS.get(key)
+    if plan is None:
+        return _first_check(steps, key)
+    if not plan:
+        return []
     found: list[Diagnostic] = []
-    for rule in _RULES_FOR.get(present) or _rules_for(present):
+    for rule in plan:
         found += rule(steps)
+    if len(found) > 1:
+        found.sort(key=document_order)
+    return found
+
+
+def _first_check(
+    steps: Steps, key: tuple[tuple[str | None, ...], Direction | None]
+) -> list[Diagnostic]:
+    present = frozenset(key[0])
+    found: list[Diagnostic] = []
+    plan = []
+    for rule in RULES:
+        if not _REQUIRES[rule] <= present:
+            continue
+        fired = rule(steps)
+        if fired or rule not in _BY_KINDS:
+            plan.append(rule)
+        found += fired
+    if len(_PLANS) < _MAX_PLANS:
+        _PLANS[key] = tuple(plan)
     if len(found) > 1:
         found.sort(key=document_order)
     return found

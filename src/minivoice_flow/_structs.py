@@ -5,16 +5,19 @@ For each action the catalogue describes, a Struct whose fields carry the same li
 taken for an unset field; an item of ``actions`` is a Struct with one optional field per
 action. msgspec decodes a text into these in one pass in C, whatever its layout, so a text it
 accepts holds nothing the walk in ``_parse`` would fault, except what msgspec cannot see: a
-repeated key (it keeps the last value silently; ``_json.keys_written`` tells) and an item with
-no action or more than one (told here). Anything it refuses is left to the walk, which
-reports every problem. msgspec is imported when this module is, on the first validate().
+repeated key (it keeps the last value silently; counting quotes tells) and an item with no
+action or more than one (told here). Anything it refuses is left to the walk, which reports
+every problem. msgspec is imported when this module is, on the first validate().
+
+Every string a field accepts is printable ASCII with no space. That is proved for the whole
+payload at once, on its compact re-encoding (a few C scans), so a field with a
+``head_pattern`` (a URL) need not have its pattern read to the end of a long value.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from itertools import chain
-from operator import attrgetter
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
@@ -33,17 +36,15 @@ def field_type(spec: FieldSpec) -> Any:
     if spec.choices is not None:
         return Literal[spec.choices]
     pattern = None
-    if spec.alphabet is not None:
+    if spec.head_pattern is not None:
+        pattern = rf"\A(?:{spec.head_pattern})"  # the characters are proved apart
+    elif spec.alphabet is not None:
         # Every character from the alphabet; written as escapes, so no character is special.
-        pattern = "[" + "".join(f"\\U{ord(c):08x}" for c in spec.alphabet) + "]*"
+        pattern = "\\A[" + "".join(f"\\U{ord(c):08x}" for c in spec.alphabet) + "]*\\Z"
     elif spec.pattern is not None:
-        pattern = spec.pattern
-    meta = msgspec.Meta(
-        min_length=spec.min_length,
-        max_length=spec.max_length,
         # msgspec searches; anchored at both ends (\Z, not $), this is FieldSpec's fullmatch.
-        pattern=None if pattern is None else rf"\A(?:{pattern})\Z",
-    )
+        pattern = rf"\A(?:{spec.pattern})\Z"
+    meta = msgspec.Meta(min_length=spec.min_length, max_length=spec.max_length, pattern=pattern)
     return Annotated[str, meta]
 
 
@@ -64,64 +65,74 @@ def _structs(catalogue: Iterable[ActionInfo]) -> tuple[dict[type[Any], ActionInf
         "Item",
         [(info.kind, struct | msgspec.UnsetType, UNSET) for struct, info in by_struct.items()],
         forbid_unknown_fields=True,
+        gc=False,
     )
-    payload = msgspec.defstruct("Payload", [("actions", list[item])], forbid_unknown_fields=True)  # type: ignore[valid-type]
+    payload = msgspec.defstruct(
+        "Payload",
+        [("actions", list[item])],  # type: ignore[valid-type]
+        forbid_unknown_fields=True,
+        gc=False,
+    )
     return by_struct, payload
 
 
 _BY_STRUCT, _PAYLOAD = _structs(CATALOGUE)
 _DECODER: Final = msgspec.json.Decoder(_PAYLOAD)
-_KIND_OF: Final = {struct: info.kind for struct, info in _BY_STRUCT.items()}
-_ACTIONS_OF_ITEM: Final[Callable[[Any], tuple[Any, ...]]] = attrgetter(
-    *(info.kind for info in _BY_STRUCT.values())
-)
-_NO_ACTION: Final = (UNSET,) * len(_BY_STRUCT)
+_ENCODE: Final = msgspec.json.Encoder().encode
+#: The first action of each item of a compact payload, in order: '{"<kind>":{' stands nowhere
+#: else (field values are never objects, and quotes inside a value are escaped).
+_KINDS: Final = re.compile(
+    r'\{"(' + "|".join(re.escape(info.kind) for info in CATALOGUE) + r')":\{'
+).findall
 
 
-class Decoded:
-    """A payload proved valid field by field: each action as a Struct, and its kind."""
+def decode_valid(text: str) -> tuple[list[Any], tuple[str, ...], int | None] | None:
+    """``(items, kinds, quotes)`` if ``text`` is a payload whose every field is valid.
 
-    __slots__ = ("actions", "keys", "kinds")
-
-    def __init__(self, actions: list[Any], kinds: list[str], keys: int) -> None:
-        self.actions = actions
-        self.kinds = kinds
-        #: How many object keys the decoded payload holds (a repeated key in the text makes
-        #: the text hold more).
-        self.keys = keys
-
-
-def decode_valid(text: str) -> Decoded | None:
-    """The actions of ``text`` if it is a payload whose every field is valid, else None.
-
-    None only says "not proved": the walk has the last word. A repeated key is not looked
-    for here.
+    ``items`` are the Structs of the actions array, ``kinds`` the action of each, and
+    ``quotes`` how many quotes its keys and strings take written compactly (None where a value
+    holding a quote hides it): a text with a repeated key writes more. None only says "not
+    proved": the walk has the last word. A repeated key is not looked for here.
     """
     try:
-        items = _DECODER.decode(text).actions
-    except msgspec.DecodeError:  # ValidationError included
+        payload = _DECODER.decode(text)
+    except (msgspec.DecodeError, ValueError):  # ValidationError; a str with a lone surrogate
         return None
-    # Every step below runs in C: no Python code per item.
-    rows = list(map(_ACTIONS_OF_ITEM, items))
-    actions = list(filter(None, chain.from_iterable(rows)))  # UNSET is false, a Struct true
-    if len(actions) != len(rows) or _NO_ACTION in rows:
-        return None  # an item with no action, or with two
-    kinds = list(map(_KIND_OF.__getitem__, map(type, actions)))
-    values = list(chain.from_iterable(map(astuple, actions)))
-    # The top-level key, one key per item, and each field that was given.
-    keys = 1 + len(actions) + len(values) - values.count(UNSET)
-    return Decoded(actions, kinds, keys)
+    # Every step below is one call into C: no Python code per item or per character.
+    written = _ENCODE(payload)  # compact, unset fields left out, strings escaped as JSON needs
+    if not written.isascii():
+        return None  # a string with a character outside ASCII
+    compact = written.decode()
+    if " " in compact or "\x7f" in compact:
+        return None  # a string with a space or DEL
+    quotes: int | None = None
+    if "\\" not in compact:
+        quotes = compact.count('"')  # two per key and two per string value
+    elif "\\" in compact.replace("\\\\", "").replace('\\"', ""):
+        return None  # an escape other than \" and \\: a control character
+    items = payload.actions
+    kinds = tuple(_KINDS(compact))
+    # Each action's fields open with '":{'. As many first actions, actions and items: then
+    # every item holds exactly one.
+    if not len(kinds) == len(items) == compact.count('":{'):
+        return None
+    return items, kinds, quotes
 
 
-def given(action: Any, name: str) -> object:
-    """The value of field ``name`` of an action Struct, None when unset (for the rules)."""
-    value = getattr(action, name, None)
+def _action_of(item: Any) -> Any:
+    """The one action Struct an item holds (UNSET is false, a Struct true)."""
+    return next(filter(None, astuple(item)))
+
+
+def given(item: Any, name: str) -> object:
+    """The value of field ``name`` of an item's action, None when unset (for the rules)."""
+    value = getattr(_action_of(item), name, None)
     return None if value is UNSET else value
 
 
-def to_actions(decoded: Decoded) -> list[Action]:
-    """The action IR of a payload proved valid: the values are known good, so no check runs."""
-    return [_BUILD[type(struct)](struct) for struct in decoded.actions]
+def to_actions(items: Iterable[Any]) -> list[Action]:
+    """The action IR of items proved valid: the values are known good, so no check runs."""
+    return [_BUILD[type(action)](action) for action in map(_action_of, items)]
 
 
 def _builder(info: ActionInfo) -> Callable[[Any], Action]:
