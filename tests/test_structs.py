@@ -269,3 +269,32 @@ def test_a_head_pattern_says_what_the_whole_pattern_says_of_printable_values(
     )
     whole = re.fullmatch(spec.pattern, value) is not None
     assert (re.match(spec.head_pattern, value) is not None) == whole, value
+
+
+@given(st.one_of(edited_texts(), any_flows().map(flow_text)))
+@example('{"actions":[{},{"hangup":{},"play":{"url":"https://a.example/x"}}]}')
+@example('{"actions":[{"play":{"url":"https://a.example/:{x"}},{"hangup":{}}]}')
+@example('{"actions":[{"play":{"url":"https://a.example/{\\"hangup\\":{"}}]}')
+def test_kinds_read_from_the_text_are_the_kinds_read_from_the_structs(text: str) -> None:
+    """Short payloads have their kinds read from the text, long ones from the Structs: both
+    ways give the same kinds, and refuse the same items (none, or two actions, in one)."""
+    try:
+        payload = _structs._DECODER.decode(text)
+    except (msgspec.DecodeError, ValueError):
+        return
+    compact = _structs._ENCODE(payload).decode()
+    by_structs = _structs.kinds_by_structs(payload.actions)
+    by_text = _structs.kinds_by_text(compact, payload.actions)
+    assert by_text is None or by_text == by_structs
+    if by_structs is not None and compact.count("{") == 1 + 2 * len(by_structs):
+        assert by_text == by_structs  # no value holds a brace that could be taken for an action
+
+
+def test_a_long_payload_is_proved_valid_and_its_kinds_read_from_the_structs() -> None:
+    """Past the length where the text is read for kinds, the Structs give the same report."""
+    url = "https://a.example/" + "x" * 1500
+    data = {"actions": [{"play": {"url": url}}] * 30 + [{"hangup": {}}, {"play": {"url": url}}]}
+    text = json.dumps(data)
+    assert _structs.decode_valid(text) is not None
+    assert validate(text) == walk_only(text)
+    assert validate(text).codes == ("unreachable_action",)

@@ -163,6 +163,8 @@ def _quick_test(spec: FieldSpec) -> Callable[[object], bool]:
 
 
 _DISPLAY_LIMIT: Final = 60
+#: A string as JSON text, non-ASCII kept: json.dumps(text, ensure_ascii=False), minus its cost.
+_json_string: Final = json.encoder.encode_basestring
 _JSON_TYPE_NAMES: Final = {
     bool: "a boolean",
     int: "an integer",
@@ -193,7 +195,7 @@ def describe(value: object) -> str:
             return "Infinity" if value > 0 else "-Infinity"
         return repr(value)
     if isinstance(value, str):
-        shown = json.dumps(value[:_DISPLAY_LIMIT], ensure_ascii=False)
+        shown = _json_string(value[:_DISPLAY_LIMIT])
         return shown if len(value) <= _DISPLAY_LIMIT else f'{shown[:-1]}..." (a string)'
     kind = _JSON_TYPE_NAMES.get(type(value), f"a Python {type(value).__name__}")
     return kind
@@ -203,7 +205,7 @@ def describe_char(char: str) -> str:
     """Name one character so look-alikes (full-width, Arabic-Indic digits) are plain to see."""
     import unicodedata  # only needed on the error path
 
-    shown = json.dumps(char, ensure_ascii=False)
+    shown = _json_string(char)
     if char.isascii() and char.isprintable():
         hint = ""
         if char in "abcd":

@@ -6,14 +6,14 @@ once: the size limit (applied before decoding), strict UTF-8 and no byte order m
 pointers built with their tokens escaped. A payload that cannot be read becomes one
 diagnostic (``malformed_json`` or ``payload_too_large``), never an exception.
 
-Repeated keys are found here too (``duplicate_key``): the decoder keeps the last value of a
-repeated key without a word, so ``repeated_keys`` reads the text again when asked.
+Repeated keys are found here too (``duplicate_key``): decoders keep the last value of a
+repeated key without a word, so ``repeated_keys`` reads the text again when asked (readers
+ask when the text holds more quotes than the data they decoded from it).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from typing import Any, Final
 
@@ -149,26 +149,6 @@ _DECODER_FOR_HUGE_INTEGERS: Final = json.JSONDecoder(
 
 
 # Repeated keys.
-
-_SPACE_BEFORE_COLON: Final = re.compile(r'"[ \t\n\r]+:')
-
-
-def keys_written(text: str) -> int | None:
-    """How many object keys ``text`` (known to be JSON) writes, or None if it cannot say cheaply.
-
-    With no escaped quote in the text, every '"' delimits a string, and with no white space
-    between a key and its colon each '":' closes a key, except where a string value starts
-    with ':' (which only makes the count larger). A decoder that kept fewer keys than this
-    dropped a repeated one.
-    """
-    # Each test below is a search for one character, which runs at memory speed.
-    if "\\" in text:
-        return None
-    if (" " in text or "\n" in text or "\r" in text or "\t" in text) and (
-        _SPACE_BEFORE_COLON.search(text) is not None
-    ):
-        return None  # white space between a key and its colon
-    return text.count('":')
 
 
 def repeated_keys(text: str) -> list[Diagnostic]:

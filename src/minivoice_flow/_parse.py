@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from minivoice_flow import _json
-from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND, Action
+from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND
 from minivoice_flow._codes import diagnostic
 from minivoice_flow._diagnostics import Diagnostic, FlowValidationError, Report, report_of
 from minivoice_flow._fields import describe
@@ -25,8 +25,9 @@ from minivoice_flow._json import UNREADABLE, token
 from minivoice_flow._limits import MAX_PAYLOAD_BYTES
 from minivoice_flow._rules import Direction, Steps, check, check_steps, document_order
 
-#: What the Structs make of a payload they prove valid: the items, their kinds, the quotes.
-Decoded = tuple[list[Any], tuple[str, ...], int | None]
+#: What the Structs make of a payload they prove valid: the items, their kinds, the payload
+#: written compactly.
+Decoded = tuple[list[Any], tuple[str, ...], str]
 
 _ACTION_NAMES: Final = ", ".join(CATALOGUE_BY_KIND)
 _SUBJECT: Final = "payload"
@@ -46,15 +47,17 @@ def _proved(text: str, direction: Direction | None) -> tuple[list[Diagnostic], A
     decoded = _decode_valid(text)
     if decoded is None:
         return None
-    items, kinds, quotes = decoded
-    if quotes is not None and "\\" not in text and text.count('"') == quotes:
+    items, kinds, compact = decoded
+    if text == compact or (
+        "\\" not in text and "\\" not in compact and text.count('"') == compact.count('"')
+    ):
         found = []  # every key written was kept: none was repeated
     else:
         found = _json.repeated_keys(text)
     found += check(kinds, items, _given_in_item, direction)
     if len(found) > 1:
         found.sort(key=document_order)
-    return found, items
+    return found, (items, kinds)
 
 
 def parse(
@@ -73,20 +76,19 @@ def parse(
     report = report_of(diagnostics)
     if not report.passes(strict=strict):
         raise FlowValidationError(report.diagnostics, subject="payload")
-    actions: list[Action]
+    flow = Flow(name, direction=direction)
     if isinstance(data, dict):  # read by the walk: fields checked, so the classes accept them
         actions = []
         for item in data["actions"]:
             ((kind, fields),) = item.items()
             actions.append(CATALOGUE_BY_KIND[kind].type(**fields))
-    else:
-        actions = _fast().to_actions(data)
-    return Flow(name, direction=direction).then(actions)
+        return flow.then(actions)
+    return flow._with_actions(_fast().to_actions(*data))
 
 
 def _diagnose(payload: object, direction: Direction | None) -> tuple[list[Diagnostic], Any]:
     """All diagnostics of a payload, in document order, and what was read: the decoded data
-    (a dict), the items of a payload the Structs proved valid (a list), or None."""
+    (a dict), the items and kinds of a payload the Structs proved valid, or None."""
     found: list[Diagnostic] = []
     text: str | None
     if type(payload) is str and len(payload) <= _SURELY_SMALL:  # the usual case, in short
@@ -101,15 +103,18 @@ def _diagnose(payload: object, direction: Direction | None) -> tuple[list[Diagno
         proved = _proved(text, direction)
         if proved is not None:
             return proved
-        data = _json.loads(text, found, subject=_SUBJECT)
+        fast = _fast()
+        data = fast.decode_any(text)
+        if data is fast.NOT_READ:
+            data = _json.loads(text, found, subject=_SUBJECT)
     else:
         data = _check_parsed(payload, found)
     if data is UNREADABLE:
         return found, None
     walk = _Walk(found)
     steps = walk.payload(data, direction)
-    if text is not None and not (walk.complete and walk.keys == _json.keys_written(text)):
-        found += _json.repeated_keys(text)
+    if text is not None and ("\\" in text or text.count('"') != _fast().quotes_in(data)):
+        found += _json.repeated_keys(text)  # more quotes written than kept: a repeated key
     if steps is not None:
         found += check_steps(steps)
     if len(found) > 1:
@@ -179,24 +184,17 @@ _NO_FIELDS: Final[Mapping[str, Any]] = {}
 
 
 class _Walk:
-    """One pass over decoded JSON: field diagnostics, the rules' steps, and a count of keys.
+    """One pass over decoded JSON: field diagnostics, and the rules' steps."""
 
-    ``keys`` counts the entries of every object the walk looked inside; ``complete`` says
-    whether that was every object in the data (what the repeated-key test needs).
-    """
-
-    __slots__ = ("complete", "found", "keys")
+    __slots__ = ("found",)
 
     def __init__(self, found: list[Diagnostic]) -> None:
         self.found = found
-        self.keys = 0
-        self.complete = True
 
     def payload(self, data: Any, direction: Direction | None) -> Steps | None:
         """Check the payload's shape and every field; return what the rules need, if possible."""
         found = self.found
         if not isinstance(data, dict):
-            self.complete = not isinstance(data, list)
             found.append(
                 _malformed_payload(
                     "",
@@ -205,11 +203,9 @@ class _Walk:
                 )
             )
             return None
-        self.keys += len(data)
         if len(data) != 1:
-            for key, value in data.items():
+            for key in data:
                 if key != "actions":
-                    self._not_looked_into(value)
                     found.append(
                         diagnostic(
                             "unknown_field",
@@ -222,7 +218,6 @@ class _Walk:
             return None
         actions = data["actions"]
         if not isinstance(actions, list):
-            self._not_looked_into(actions)
             found.append(
                 _malformed_payload(
                     "/actions", f"actions must be an array of actions; got {describe(actions)}"
@@ -231,7 +226,6 @@ class _Walk:
             return None
         kinds: list[str | None] = []
         given: list[Mapping[str, Any]] = []
-        keys = 0
         for index, item in enumerate(actions):
             # The usual case inline (this loop is validate()'s hot path); every kind of
             # trouble goes to a method of its own.
@@ -239,7 +233,6 @@ class _Walk:
                 ((kind, fields),) = item.items()
                 accepts = _ACCEPTS.get(kind)
                 if accepts is not None and isinstance(fields, dict):
-                    keys += 1 + len(fields)
                     for key, value in fields.items():
                         test = accepts.get(key)
                         if test is None or not test(value):
@@ -253,20 +246,16 @@ class _Walk:
             kind, fields = self._not_an_action(index, item)
             kinds.append(kind)
             given.append(fields)
-        self.keys += keys
         return Steps(kinds, given, dict.get, direction)
 
     def _not_an_action(self, index: int, item: Any) -> tuple[str | None, Mapping[str, Any]]:
         """An item of actions that is not a known action holding an object of fields."""
         if not isinstance(item, dict) or len(item) != 1:
-            self._not_looked_into(item)
             self.found.append(
                 diagnostic("malformed_action", f"/actions/{index}", _not_one_key(item))
             )
             return None, _NO_FIELDS
         ((kind, fields),) = item.items()
-        self.keys += 1
-        self._not_looked_into(fields)
         if kind not in _ACCEPTS:
             self.found.append(
                 diagnostic(
@@ -288,7 +277,6 @@ class _Walk:
 
     def _field(self, index: int, kind: str, key: Any, value: Any) -> None:
         """The slow path for one field: unknown, or a value its quick test did not accept."""
-        self._not_looked_into(value)
         specs = _SPECS[kind]
         spec = specs.get(key)
         if spec is None:
@@ -308,10 +296,6 @@ class _Walk:
                 f"{kind} needs {name}: {allowed}",
             )
         )
-
-    def _not_looked_into(self, value: Any) -> None:
-        if isinstance(value, (dict, list)):
-            self.complete = False
 
 
 def _unknown_field(index: int, kind: str, key: object, specs: Mapping[str, object]) -> Diagnostic:

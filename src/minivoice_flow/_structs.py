@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from itertools import chain
+from operator import attrgetter
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
@@ -84,39 +86,79 @@ _ENCODE: Final = msgspec.json.Encoder().encode
 _KINDS: Final = re.compile(
     r'\{"(' + "|".join(re.escape(info.kind) for info in CATALOGUE) + r')":\{'
 ).findall
+_KIND_OF: Final = {struct: info.kind for struct, info in _BY_STRUCT.items()}
+_ACTIONS_OF_ITEM: Final[Callable[[Any], tuple[Any, ...]]] = attrgetter(
+    *(info.kind for info in _BY_STRUCT.values())
+)
+_NO_ACTION: Final = (UNSET,) * len(_BY_STRUCT)
+#: Up to this length the kinds are read from the text; past it, from the Structs (a few calls
+#: per item beat a few scans of a long text).
+_SHORT: Final = 2048
 
 
-def decode_valid(text: str) -> tuple[list[Any], tuple[str, ...], int | None] | None:
-    """``(items, kinds, quotes)`` if ``text`` is a payload whose every field is valid.
+def decode_valid(text: str) -> tuple[list[Any], tuple[str, ...], str] | None:
+    """``(items, kinds, compact)`` if ``text`` is a payload whose every field is valid.
 
-    ``items`` are the Structs of the actions array, ``kinds`` the action of each, and
-    ``quotes`` how many quotes its keys and strings take written compactly (None where a value
-    holding a quote hides it): a text with a repeated key writes more. None only says "not
-    proved": the walk has the last word. A repeated key is not looked for here.
+    ``items`` are the Structs of the actions array, ``kinds`` the action of each, ``compact``
+    the payload written compactly (to compare with ``text``: a repeated key there writes more
+    quotes). None only says "not proved": the walk has the last word.
     """
     try:
         payload = _DECODER.decode(text)
     except (msgspec.DecodeError, ValueError):  # ValidationError; a str with a lone surrogate
         return None
-    # Every step below is one call into C: no Python code per item or per character.
+    # Every step below is one call into C: no Python code per character.
     written = _ENCODE(payload)  # compact, unset fields left out, strings escaped as JSON needs
     if not written.isascii():
         return None  # a string with a character outside ASCII
     compact = written.decode()
     if " " in compact or "\x7f" in compact:
         return None  # a string with a space or DEL
-    quotes: int | None = None
-    if "\\" not in compact:
-        quotes = compact.count('"')  # two per key and two per string value
-    elif "\\" in compact.replace("\\\\", "").replace('\\"', ""):
+    if "\\" in compact and "\\" in compact.replace("\\\\", "").replace('\\"', ""):
         return None  # an escape other than \" and \\: a control character
     items = payload.actions
+    kinds = kinds_by_text(compact, items) if len(compact) <= _SHORT else kinds_by_structs(items)
+    return None if kinds is None else (items, kinds, compact)
+
+
+def kinds_by_text(compact: str, items: list[Any]) -> tuple[str, ...] | None:
+    """The kind of each item, if each holds exactly one action, read from ``compact``."""
     kinds = tuple(_KINDS(compact))
     # Each action's fields open with '":{'. As many first actions, actions and items: then
     # every item holds exactly one.
-    if not len(kinds) == len(items) == compact.count('":{'):
-        return None
-    return items, kinds, quotes
+    return kinds if len(kinds) == len(items) == compact.count('":{') else None
+
+
+def kinds_by_structs(items: list[Any]) -> tuple[str, ...] | None:
+    """The kind of each item, if each holds exactly one action, read from the Structs."""
+    rows = list(map(_ACTIONS_OF_ITEM, items))
+    actions = list(filter(None, chain.from_iterable(rows)))  # UNSET is false, a Struct true
+    if len(actions) != len(rows) or _NO_ACTION in rows:
+        return None  # an item with no action, or with two
+    return tuple(map(_KIND_OF.__getitem__, map(type, actions)))
+
+
+_ANY: Final = msgspec.json.Decoder()
+#: What ``decode_any`` gives for a text it cannot read.
+NOT_READ: Final = object()
+
+
+def decode_any(text: str) -> Any:
+    """The data of JSON ``text`` as ``json.loads`` gives it, or ``NOT_READ`` (then
+    ``_json.loads`` says why: its messages are the ones we report)."""
+    try:
+        return _ANY.decode(text)
+    except (msgspec.DecodeError, ValueError, RecursionError):  # NaN, 1e400, lone surrogates...
+        return NOT_READ
+
+
+def quotes_in(data: Any) -> int:
+    """How many quotes the keys and strings of decoded JSON take, written compactly; -1 if
+    it cannot be written (an integer too long for msgspec, say)."""
+    try:
+        return _ENCODE(data).count(b'"')
+    except (msgspec.EncodeError, ValueError, OverflowError, RecursionError):
+        return -1
 
 
 def _action_of(item: Any) -> Any:
@@ -130,21 +172,22 @@ def given(item: Any, name: str) -> object:
     return None if value is UNSET else value
 
 
-def to_actions(items: Iterable[Any]) -> list[Action]:
+def to_actions(items: list[Any], kinds: tuple[str, ...]) -> tuple[Action, ...]:
     """The action IR of items proved valid: the values are known good, so no check runs."""
-    return [_BUILD[type(action)](action) for action in map(_action_of, items)]
+    return tuple(_BUILD[type(action)](action) for action in map(getattr, items, kinds))
 
 
 def _builder(info: ActionInfo) -> Callable[[Any], Action]:
-    names = tuple(field.name for field in info.fields)
     cls = info.type
     new = object.__new__
-    setter = object.__setattr__  # as attrs' own __init__ fills a frozen instance
+    # Each field's slot, filled through its descriptor as attrs' own __init__ fills a frozen
+    # instance; the Struct's fields come in the same order.
+    setters = tuple(vars(cls)[field.name].__set__ for field in info.fields)
 
     def build(struct: Any) -> Action:
         action: Action = new(cls)
-        for name, value in zip(names, astuple(struct), strict=True):
-            setter(action, name, None if value is UNSET else value)
+        for set_field, value in zip(setters, astuple(struct), strict=True):
+            set_field(action, None if value is UNSET else value)
         return action
 
     return build
