@@ -92,13 +92,7 @@ class Flow:
     _json: str
 
     def __init__(self, name: str | None = None, *, direction: Direction | None = None) -> None:
-        if name is not None and not isinstance(name, str):
-            _fail("invalid_type", f"Flow name must be a string or None; got {describe(name)}")
-        if direction is not None and direction not in DIRECTIONS:
-            _fail(
-                "invalid_value",
-                f'Flow direction must be "inbound", "outbound" or None; got {describe(direction)}',
-            )
+        check_head("Flow", name, direction)
         _set_head(self, (name, direction))
         _set_actions(self, ())
 
@@ -229,6 +223,21 @@ _set_head = _slot_setter("_head")
 _set_actions = _slot_setter("_actions")
 _set_report = _slot_setter("_report")
 _set_json = _slot_setter("_json")
+
+
+def check_head(where: str, name: object, direction: object) -> None:
+    """Raise FlowError for a flow name or direction that is not allowed.
+
+    ``where`` names the caller (``Flow``, ``parse()``...): ``parse`` and ``validate`` take the
+    same two arguments and refuse the same values, before they look at the payload.
+    """
+    if name is not None and not isinstance(name, str):
+        _fail("invalid_type", f"{where} name must be a string or None; got {describe(name)}")
+    if direction is not None and direction not in DIRECTIONS:
+        _fail(
+            "invalid_value",
+            f'{where} direction must be "inbound", "outbound" or None; got {describe(direction)}',
+        )
 
 
 def _fail(code: str, message: str) -> NoReturn:
