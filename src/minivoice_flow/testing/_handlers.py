@@ -19,6 +19,7 @@ from minivoice_flow._diagnostics import Diagnostic
 from minivoice_flow._flow import Flow
 from minivoice_flow._parse import parse, validate
 from minivoice_flow._rules import Direction
+from minivoice_flow.testing._checks import fail
 from minivoice_flow.testing._payloads import query_items
 
 #: Real seconds an HTTP request to a loopback server may take before it counts as failed.
@@ -98,15 +99,16 @@ def check_handler(where: str, handler: object) -> None:
         return
     if isinstance(handler, str):
         if not is_loopback_url(handler):
-            raise ValueError(
+            fail(
                 f"{where} is the URL {handler!r}: the simulator only makes HTTP requests to "
                 "this machine (localhost, 127.0.0.1, ::1); map other URLs to a Flow, a "
                 "callable or a loopback URL with handlers={...}"
             )
         return
-    raise TypeError(
+    fail(
         f"{where} must be a Flow, a callable taking a CallRequest, or a loopback http URL; "
-        f"got {type(handler).__name__}"
+        f"got {type(handler).__name__}",
+        wrong_type=True,
     )
 
 
