@@ -200,7 +200,8 @@ class TestDigitsTooEarly:
         """A rule message quoting a field given as null says it is invalid, not unset."""
         payload = {"actions": [{"play": {"url": PROMPT}}, {"collect": {"variable": None}}]}
         payload["actions"].append({"transfer": {"to": None, "fallback_url": BUSY}})
-        [before] = [d for d in validate(payload).diagnostics if d.code == "transfer_before_decision"]
+        report = validate(payload)
+        [before] = [d for d in report.diagnostics if d.code == "transfer_before_decision"]
         assert "(an invalid value)" in before.message
 
     def test_a_zero_float_pause_is_no_pause(self) -> None:

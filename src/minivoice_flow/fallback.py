@@ -191,7 +191,8 @@ def collect_with_retries(
     variable = name if variable is None else variable
     wrong_type = isinstance(retries, bool) or not isinstance(retries, int)
     if wrong_type or not 0 <= retries <= _MAX_RETRIES:
-        message = f"retries must be a whole number from 0 to {_MAX_RETRIES}; got {describe(retries)}"
+        allowed = f"a whole number from 0 to {_MAX_RETRIES}"
+        message = f"retries must be {allowed}; got {describe(retries)}"
         _fail("invalid_type" if wrong_type else "invalid_value", message)
     final = _named(give_up if give_up is not None else Flow().hangup(), f"{name}_give_up")
     static_input = _named(on_input, f"{name}_done") if isinstance(on_input, Flow) else None
