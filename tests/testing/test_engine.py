@@ -445,6 +445,17 @@ class TestNumbersOutOfRange:
         assert named in str(info.value)
         assert isinstance(info.value, ValueError)
 
+    @pytest.mark.parametrize(
+        ("direction", "is_type_error"), [("Inbound", False), ("", False), (1, True)]
+    )
+    def test_a_bad_direction(self, direction: Any, is_type_error: bool) -> None:
+        """A direction other than "inbound", "outbound" or None is refused, as validate() does."""
+        with pytest.raises(
+            SimulationError, match='direction must be "inbound", "outbound"'
+        ) as info:
+            simulate(SORRY_FLOW, direction=direction)
+        assert isinstance(info.value, TypeError) is is_type_error
+
     def test_the_largest_settings_give_a_time_a_webhook_can_show(self) -> None:
         """Every setting at its maximum, over the most requests, still ends in a webhook."""
         loop = Flow("loop").then([Play(PROMPT, loop=10)] * 99).redirect(NEXT)

@@ -22,13 +22,13 @@ class SimulationError(ValueError):
     allowed."""
 
 
-class _WrongType(SimulationError, TypeError):
+class SimulationTypeError(SimulationError, TypeError):
     """A ``SimulationError`` for a value of the wrong type."""
 
 
 def fail(message: str, *, wrong_type: bool = False) -> NoReturn:
     """Raise the simulator's error for a bad argument."""
-    raise (_WrongType if wrong_type else SimulationError)(message)
+    raise (SimulationTypeError if wrong_type else SimulationError)(message)
 
 
 def _where(instance: object, attribute: attrs.Attribute[Any]) -> str:

@@ -72,6 +72,7 @@ class Settings:
             "direction",
             '"inbound", "outbound" or None',
             direction,
+            wrong_type=direction is not None and not isinstance(direction, str),
         )
         _expect(timing is None or isinstance(timing, Timing), "timing", "a Timing", timing)
         _expect(isinstance(call_id, str), "call_id", "a string", call_id)
