@@ -155,6 +155,8 @@ class Flow:
 
     def to_dict(self, *, strict: bool = False) -> dict[str, Any]:
         """The answer_url payload as plain dicts and lists; raises if the flow is invalid."""
+        if strict is not False:
+            check_strict("to_dict()", strict)
         self._raise_unless_valid(strict)
         return _wire.payload_dict(self._actions)
 
@@ -164,6 +166,8 @@ class Flow:
         Raises ``FlowValidationError`` carrying every diagnostic when the flow has an error,
         or any diagnostic at all with ``strict=True``.
         """
+        if strict is not False:
+            check_strict("to_json()", strict)
         # check(), inlined: the JSON is only ever kept once the rules have run.
         report: Report | None = getattr(self, "_report", None)
         text: str | None = None
@@ -174,6 +178,12 @@ class Flow:
         if report.diagnostics and not report.passes(strict=strict):
             self._raise(report)
         if indent is not None:
+            if isinstance(indent, bool) or not isinstance(indent, int) or not 0 <= indent <= 16:
+                _fail(
+                    "invalid_value",
+                    "to_json() indent must be None (compact) or a whole number of spaces from 0 "
+                    f"to 16; got {describe(indent)}",
+                )
             return _wire.encode(_wire.payload_dict(self._actions), indent)
         if text is None:  # a Flow never changes, so its JSON can be kept
             text = _wire.payload_json(self._actions)
@@ -238,6 +248,12 @@ def check_head(where: str, name: object, direction: object) -> None:
             "invalid_value",
             f'{where} direction must be "inbound", "outbound" or None; got {describe(direction)}',
         )
+
+
+def check_strict(where: str, strict: object) -> None:
+    """Raise FlowError unless ``strict`` is True or False (a truthy "no" must not pass)."""
+    if strict is not True and strict is not False:
+        _fail("invalid_type", f"{where} strict must be True or False; got {describe(strict)}")
 
 
 def _fail(code: str, message: str) -> NoReturn:

@@ -20,7 +20,7 @@ from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND
 from minivoice_flow._converter import structure_action
 from minivoice_flow._diagnostics import Diagnostic, FlowValidationError, Report, report_of
 from minivoice_flow._fields import describe
-from minivoice_flow._flow import Flow, check_head
+from minivoice_flow._flow import Flow, check_head, check_strict
 from minivoice_flow._limits import MAX_PAYLOAD_BYTES
 from minivoice_flow._rules import Direction, Steps, check_steps, document_order
 
@@ -54,6 +54,8 @@ def parse(
     diagnostic, with ``strict=True``). ``name`` and ``direction`` are not part of the JSON.
     """
     check_head("parse()", name, direction)
+    if strict is not False:
+        check_strict("parse()", strict)
     diagnostics, data = _diagnose(payload, direction)
     report = report_of(diagnostics)
     if not report.passes(strict=strict):
