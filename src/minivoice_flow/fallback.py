@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Final, NoReturn, TypeVar
+from typing import Final, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
 from minivoice_flow import Diagnostic, Flow, FlowError, FlowValidationError, Redirect, Transfer
 from minivoice_flow._fields import describe
-
-if TYPE_CHECKING:
-    from minivoice_flow.graph import FlowGraph
+from minivoice_flow._graph import FlowGraph
 
 __all__ = [
     "Choice",

@@ -38,9 +38,10 @@ TITLE_HEIGHT: Final = 20
 LINE_HEIGHT: Final = 15
 MIN_WIDTH: Final = 110
 #: How many characters of a title or action line a node shows.
-NODE_CELLS: Final = 44
+NODE_CELLS: Final = 60
 MARGIN: Final = 16
 GAP: Final = 40  # between separate parts of the graph
+ROW_WIDTH: Final = 1400
 
 INK: Final = "#263238"
 MUTED: Final = "#546e7a"
@@ -106,8 +107,8 @@ def draw_graph(graph: FlowGraph, *, highlight: Sequence[str], ended_in: str | No
     edges: list[Any] = []
     for node_id in entries:
         edges.append(Edge(vertices["answer_url"], vertices[node_id]))
-    for number, graph_edge in enumerate(graph.edges):
-        middle = Vertex(f"label {number}")
+    for index, graph_edge in enumerate(graph.edges):
+        middle = Vertex(f"label {index}")
         text = clip(graph_edge.label, NODE_CELLS)
         middle.view = _Box(text_width(text, EDGE_SIZE) + 8, EDGE_SIZE + 6)
         vertices[middle.data] = middle
@@ -120,8 +121,8 @@ def draw_graph(graph: FlowGraph, *, highlight: Sequence[str], ended_in: str | No
 
     layout = Graph(list(vertices.values()), edges)
     order = {vertex: index for index, vertex in enumerate(vertices.values())}
-    x_offset = MARGIN
-    height = 0.0
+    # Separate parts side by side, in rows no wider than ROW_WIDTH (unless one part is).
+    x_offset, y_offset, row_height, width = MARGIN, MARGIN, 0.0, 0.0
     for part in sorted(layout.C, key=lambda c: min(order[v] for v in c.sV)):
         sugiyama = SugiyamaLayout(part)
         sugiyama.xspace, sugiyama.yspace = 24, 28
@@ -136,12 +137,13 @@ def draw_graph(graph: FlowGraph, *, highlight: Sequence[str], ended_in: str | No
         top = min(v.view.xy[1] - v.view.h / 2 for v in members)
         right = max(v.view.xy[0] + v.view.w / 2 for v in members)
         bottom = max(v.view.xy[1] + v.view.h / 2 for v in members)
-        dx, dy = x_offset - left, MARGIN - top
-        _shift(members, part.sE, dx, dy)
+        if x_offset > MARGIN and x_offset + right - left > ROW_WIDTH:
+            x_offset, y_offset, row_height = MARGIN, y_offset + row_height + GAP, 0.0
+        _shift(members, part.sE, x_offset - left, y_offset - top)
         x_offset += right - left + GAP
-        height = max(height, bottom - top)
-    width = x_offset - GAP + MARGIN
-    height += 2 * MARGIN
+        width = max(width, x_offset - GAP + MARGIN)
+        row_height = max(row_height, bottom - top)
+    height = y_offset + row_height + MARGIN
 
     flows = sum(1 for node in graph.nodes if node.kind == "flow")
     dead = sum(1 for node in graph.nodes if node.kind == "dead_end")
