@@ -122,7 +122,7 @@ def draw_graph(graph: FlowGraph, *, highlight: Sequence[str], ended_in: str | No
     layout = Graph(list(vertices.values()), edges)
     order = {vertex: index for index, vertex in enumerate(vertices.values())}
     # Separate parts side by side, in rows no wider than ROW_WIDTH (unless one part is).
-    x_offset, y_offset, row_height, width = MARGIN, MARGIN, 0.0, 0.0
+    x_offset, y_offset, row_height, width = float(MARGIN), float(MARGIN), 0.0, 0.0
     for part in sorted(layout.C, key=lambda c: min(order[v] for v in c.sV)):
         sugiyama = SugiyamaLayout(part)
         sugiyama.xspace, sugiyama.yspace = 24, 28
@@ -138,7 +138,7 @@ def draw_graph(graph: FlowGraph, *, highlight: Sequence[str], ended_in: str | No
         right = max(v.view.xy[0] + v.view.w / 2 for v in members)
         bottom = max(v.view.xy[1] + v.view.h / 2 for v in members)
         if x_offset > MARGIN and x_offset + right - left > ROW_WIDTH:
-            x_offset, y_offset, row_height = MARGIN, y_offset + row_height + GAP, 0.0
+            x_offset, y_offset, row_height = float(MARGIN), y_offset + row_height + GAP, 0.0
         _shift(members, part.sE, x_offset - left, y_offset - top)
         x_offset += right - left + GAP
         width = max(width, x_offset - GAP + MARGIN)

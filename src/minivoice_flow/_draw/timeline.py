@@ -111,11 +111,11 @@ def _span(result: SimulationResult) -> int:
     moments += [tone.at_ms + TONE_MS for tone in result.tones]
     moments += [action.end_ms for action in result.actions]
     longest = max(moments)
-    step = _tick(longest)
+    step = tick(longest)
     return -(-longest // step) * step
 
 
-def _tick(span: float) -> int:
+def tick(span: float) -> int:
     """The smallest round step (1, 2 or 5 times a power of ten) giving at most 12 ticks."""
     power = 1
     while True:
@@ -127,7 +127,7 @@ def _tick(span: float) -> int:
 
 def _axis(svg: ET.Element, span: int, x: Scale, bottom: float) -> None:
     group = add(svg, "g", {"class": "axis"})
-    step = _tick(span)
+    step = tick(span)
     for ms in range(0, span + 1, step):
         add(group, "line", _vertical(x(ms), TOP, bottom + 4, "#cfd8dc", None))
         label(
