@@ -19,6 +19,8 @@ from minivoice_flow._graph import FlowGraph
 from minivoice_flow._text import printable
 
 FOLDER: Final = "docs/flows"
+#: The README's pictures of the PIN example, one per pause_before_ms.
+PIN_PICTURES: Final = "docs/pictures/pin-pause-{pause}.svg"
 
 
 @frozen
@@ -48,8 +50,29 @@ def flow_files(sets: Mapping[str, FlowSetPage]) -> dict[str, str]:
             titles={node.id: node.title for node in graph.nodes},
             depth="../" * FOLDER.count("/") + "../",
         )
-        svg = graph.to_svg()
-        declaration, _, rest = svg.partition("\n")
-        files[f"{FOLDER}/{name}.svg"] = f"{declaration}\n<!-- {STAMP} -->\n{rest}"
+        files[f"{FOLDER}/{name}.svg"] = stamped(graph.to_svg())
     files[f"{FOLDER}/index.md"] = _render(env, "flows/index.md.j2", sets=sets)
     return files
+
+
+def pin_pictures() -> dict[str, str]:
+    """The README's PIN example simulated with pause_before_ms 0 and 2000, as SVG."""
+    from minivoice_flow import Flow
+    from minivoice_flow.testing import TestIVR, simulate
+
+    ivr = TestIVR(expect="1234#", ready_after_ms=1500)
+    files = {}
+    for pause in (0, 2000):
+        flow = (
+            Flow("pin_entry")
+            .transfer("+15551230002", fallback_url="https://app.example.com/ivr/busy")
+            .send_digits("1234#", pause_before_ms=pause)
+        )
+        files[PIN_PICTURES.format(pause=pause)] = stamped(simulate(flow, far_end=ivr).to_svg())
+    return files
+
+
+def stamped(svg: str) -> str:
+    """An SVG document with the generated-file stamp after its XML declaration."""
+    declaration, _, rest = svg.partition("\n")
+    return f"{declaration}\n<!-- {STAMP} -->\n{rest}"

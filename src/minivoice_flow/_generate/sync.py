@@ -17,7 +17,7 @@ from minivoice_flow._actions import CATALOGUE, ActionInfo
 from minivoice_flow._codes import CODES, CodeInfo
 from minivoice_flow._generate import STAMP
 from minivoice_flow._generate.docs import docs_files
-from minivoice_flow._generate.flows import FlowSetPage, flow_files
+from minivoice_flow._generate.flows import FlowSetPage, flow_files, pin_pictures
 from minivoice_flow._generate.schema import schema_files
 from minivoice_flow._generate.stubs import stub_files
 
@@ -63,6 +63,7 @@ def generate_all(
         **schema_files(actions, codes),
         **stub_files(actions),
         **flow_files(sets),
+        **pin_pictures(),
     }
     return dict(sorted(files.items()))
 
