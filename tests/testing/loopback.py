@@ -72,7 +72,7 @@ class Server:
         route = self.routes.get(request.path)
         answer = route(request) if route else (404, b"not found")
         status, body = answer[0], answer[1]
-        extra: list[tuple[str, str]] = answer[2] if len(answer) == 3 else []  # type: ignore[misc]
+        extra: list[tuple[str, str]] = answer[2] if len(answer) == 3 else []
         data = body.encode() if isinstance(body, str) else body
         reason = _reason(status)
         start_response(
