@@ -298,3 +298,27 @@ def test_a_long_payload_is_proved_valid_and_its_kinds_read_from_the_structs() ->
     assert _structs.decode_valid(text) is not None
     assert validate(text) == walk_only(text)
     assert validate(text).codes == ("unreachable_action",)
+
+
+@pytest.mark.parametrize(
+    ("url", "valid"),
+    [
+        ("https://user:pw@h.example:8443/a.wav", True),
+        ("http://[::1]:8000/a.wav", True),
+        ("https://h.example:/a.wav", True),
+        ("https://@", False),
+        ("https://:80/x", False),
+        ("http://user:pw@", False),
+        ("https:///x", False),
+        ("https://?q", False),
+        ("https://#f", False),
+        ("https://h.example:65536/", False),
+    ],
+)
+def test_the_fast_path_takes_urls_with_a_host_and_only_those(url: str, valid: bool) -> None:
+    """A URL with a host is proved valid by the Structs; one without goes to the walk."""
+    for data in ({"actions": [{"play": {"url": url}}]}, {"actions": [{"redirect": {"url": url}}]}):
+        for text in layouts(data):
+            assert (_structs.decode_valid(text) is not None) is valid
+            assert validate(text) == walk_only(text)
+            assert validate(text).ok is valid

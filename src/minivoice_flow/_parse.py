@@ -20,7 +20,7 @@ from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND
 from minivoice_flow._codes import diagnostic
 from minivoice_flow._diagnostics import Diagnostic, FlowValidationError, Report, report_of
 from minivoice_flow._fields import describe
-from minivoice_flow._flow import Flow
+from minivoice_flow._flow import Flow, check_head, check_strict
 from minivoice_flow._json import UNREADABLE, token
 from minivoice_flow._limits import MAX_PAYLOAD_BYTES
 from minivoice_flow._rules import Direction, Steps, check, check_steps, document_order
@@ -36,8 +36,12 @@ _SUBJECT: Final = "payload"
 def validate(payload: object, *, direction: Direction | None = None) -> Report:
     """Check an answer_url payload (``bytes``, ``str`` or parsed JSON) and report everything.
 
-    Never raises for bad content. ``direction="inbound"`` enables the digits_to_caller rule.
+    Never raises for bad content. ``direction="inbound"`` enables the digits_to_caller rule;
+    a direction that is not ``"inbound"``, ``"outbound"`` or None is a ``FlowError``, as in
+    ``parse``.
     """
+    if direction is not None:
+        check_head("validate()", None, direction)
     return report_of(_diagnose(payload, direction)[0])
 
 
@@ -72,6 +76,9 @@ def parse(
     Raises ``FlowValidationError`` with every diagnostic if the payload has an error (or any
     diagnostic, with ``strict=True``). ``name`` and ``direction`` are not part of the JSON.
     """
+    check_head("parse()", name, direction)
+    if strict is not False:
+        check_strict("parse()", strict)
     diagnostics, data = _diagnose(payload, direction)
     report = report_of(diagnostics)
     if not report.passes(strict=strict):
@@ -149,17 +156,11 @@ _given_in_item: Callable[[Any, str], object]
 def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:
     """An already-parsed object: measure it as compact JSON, as MiniVoice would receive it."""
     try:
-        text = json.dumps(
-            payload,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            skipkeys=True,
-            default=lambda _: None,  # non-JSON values are reported where they stand
-        )
+        text = _compact_text(payload)
     except RecursionError:
         found.append(_malformed_payload("", "the object is nested too deeply to be JSON"))
         return UNREADABLE
-    except ValueError:
+    except _Circular:
         found.append(_malformed_payload("", "the object contains a circular reference"))
         return UNREADABLE
     size = _json.utf8_size_over(text, MAX_PAYLOAD_BYTES)
@@ -167,6 +168,89 @@ def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:
         found.append(_json.too_large(_SUBJECT, size, "bytes of compact JSON", MAX_PAYLOAD_BYTES))
         return UNREADABLE
     return payload
+
+
+class _Circular(Exception):
+    """The object holds itself (internal: becomes malformed_payload)."""
+
+
+def _compact_text(payload: object) -> str:
+    """Compact JSON as long as ``payload``'s; raises ``_Circular`` if it holds itself.
+
+    json.dumps() raises ValueError for a cycle, and also for an integer with more digits than
+    Python will print (10**5000 is still JSON, and out of every range): the text is then made
+    from a copy with each such integer written as a string of the same length.
+    """
+    try:
+        return _dumps_compact(payload)
+    except ValueError:
+        return _dumps_compact(_with_long_integers_replaced(payload))
+
+
+def _dumps_compact(payload: object) -> str:
+    return json.dumps(
+        payload,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        skipkeys=True,
+        default=lambda _: None,  # non-JSON values are reported where they stand
+    )
+
+
+_LEAVE: Final = object()
+
+
+def _with_long_integers_replaced(payload: object) -> object:
+    """A copy of ``payload``'s arrays and objects in which each integer too long to print
+    is a string of zeros as long in JSON; raises ``_Circular`` if the payload holds itself."""
+    root: list[object] = [None]
+    on_path: set[int] = set()
+    # (value, the container its copy goes into, the slot there). Iterative, as the payload
+    # may be nested deeper than the recursion limit; _LEAVE marks the end of a container.
+    stack: list[tuple[object, Any, Any]] = [(payload, root, 0)]
+    while stack:
+        value, into, slot = stack.pop()
+        if value is _LEAVE:
+            on_path.discard(into)
+        elif isinstance(value, (dict, list, tuple)):
+            if id(value) in on_path:
+                raise _Circular
+            on_path.add(id(value))
+            stack.append((_LEAVE, id(value), None))
+            copy: Any
+            if isinstance(value, dict):
+                copy = {}
+                stack.extend((item, copy, _json_key(key)) for key, item in value.items())
+            else:
+                copy = [None] * len(value)
+                stack.extend((item, copy, index) for index, item in enumerate(value))
+            into[slot] = copy
+        else:
+            digits = _unprintable_digits(value)
+            into[slot] = value if digits is None else "0" * (digits - 2)  # +2 quotes
+    return root[0]
+
+
+def _json_key(key: object) -> object:
+    digits = _unprintable_digits(key)
+    return key if digits is None else "0" * digits
+
+
+def _unprintable_digits(value: object) -> int | None:
+    """For an int with more digits than Python will print: its length in JSON, else None."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    try:
+        int.__repr__(value)
+    except ValueError:
+        magnitude = abs(value)
+        # log10(2) per bit gives the count or one less; past the size limit, near enough.
+        digits = max(1, int(magnitude.bit_length() * 0.30102999566398120))
+        if digits <= MAX_PAYLOAD_BYTES:
+            while 10**digits <= magnitude:
+                digits += 1
+        return digits + (value < 0)
+    return None
 
 
 # Walking: decoded data to field diagnostics and rule steps.
@@ -246,7 +330,7 @@ class _Walk:
             kind, fields = self._not_an_action(index, item)
             kinds.append(kind)
             given.append(fields)
-        return Steps(kinds, given, dict.get, direction)
+        return Steps(kinds, given, _given, direction)
 
     def _not_an_action(self, index: int, item: Any) -> tuple[str | None, Mapping[str, Any]]:
         """An item of actions that is not a known action holding an object of fields."""
@@ -296,6 +380,30 @@ class _Walk:
                 f"{kind} needs {name}: {allowed}",
             )
         )
+
+
+class _NullGiven:
+    """What the rules see for a field given as ``null``: a bad value, so the field is set."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "null"
+
+
+_NULL_GIVEN: Final = _NullGiven()
+
+
+def _given(fields: Mapping[str, Any], name: str) -> object:
+    """The value given for a field, for the rules: None only when the field is absent.
+
+    An optional field given with a bad value counts as set (an explicit ``null`` too), so a
+    rule about the field being left out does not fire on top of the field's own error.
+    """
+    value = fields.get(name)
+    if value is None and name in fields:
+        return _NULL_GIVEN
+    return value
 
 
 def _unknown_field(index: int, kind: str, key: object, specs: Mapping[str, object]) -> Diagnostic:

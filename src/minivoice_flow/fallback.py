@@ -26,8 +26,10 @@ from attrs import field, frozen
 
 from minivoice_flow import Diagnostic, Flow, FlowError, FlowValidationError, Redirect, Transfer
 from minivoice_flow._fields import describe
+from minivoice_flow._graph import FlowGraph
 
 __all__ = [
+    "Choice",
     "FlowSet",
     "collect_with_retries",
     "combine",
@@ -41,9 +43,25 @@ _NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 T = TypeVar("T")
 
 _TRANSFER_STATUSES: Final = ("busy", "no_answer", "failed")
+#: The most attempts after the first a collect_with_retries makes (each is a flow of its own).
+_MAX_RETRIES: Final = 10
 
 #: What follows an input: a Flow, or a function of the digits that returns one.
 _OnInput = Flow | Callable[[str], Flow]
+
+
+@frozen
+class Choice:
+    """One way a request to a URL of a flow set can go on.
+
+    ``when`` says what leads there: ``None`` for a URL that always serves the same flow (what
+    brought the call there decides), else ``"no input"``, ``"give up"``, ``"pressed 1"``,
+    ``"input"``, ``"busy"``, ``"no_answer"``, ``"failed"`` or ``"other status"``. ``flow`` is
+    None when a function picks the flow at request time and the set cannot tell which.
+    """
+
+    when: str | None
+    flow: Flow | None
 
 
 @frozen
@@ -55,6 +73,9 @@ class _Serve:
     def decide(self, variables: Mapping[str, str], status: str | None) -> Flow:
         return self.flow
 
+    def choices(self) -> Iterator[Choice]:
+        yield Choice(None, self.flow)
+
 
 @frozen
 class _AfterCollect:
@@ -64,11 +85,26 @@ class _AfterCollect:
     retry: Flow
     on_input: _OnInput
     accept: Callable[[str], bool] | None
+    #: The answers ``accept`` allows, when it is a set of them (for drawing the choices).
+    answers: frozenset[str] | None = None
+    #: True after the last attempt: no input means giving up.
+    last: bool = False
 
     def decide(self, variables: Mapping[str, str], status: str | None) -> Flow:
         value = variables.get(self.variable, "")
         if value == "" or (self.accept is not None and not self.accept(value)):
             return self.retry
+        return self._on(value)
+
+    def choices(self) -> Iterator[Choice]:
+        yield Choice("give up" if self.last else "no input", self.retry)
+        if self.answers is not None:
+            for answer in sorted(self.answers):
+                yield Choice(f"pressed {answer}", self._on(answer))
+        else:
+            yield Choice("input", self.on_input if isinstance(self.on_input, Flow) else None)
+
+    def _on(self, value: str) -> Flow:
         if isinstance(self.on_input, Flow):
             return self.on_input
         chosen: object = self.on_input(value)
@@ -87,6 +123,12 @@ class _AfterTransfer:
 
     def decide(self, variables: Mapping[str, str], status: str | None) -> Flow:
         return self.by_status.get(status or "", self.otherwise)
+
+    def choices(self) -> Iterator[Choice]:
+        for status in _TRANSFER_STATUSES:
+            yield Choice(status, self.by_status.get(status, self.otherwise))
+        if all(status in self.by_status for status in _TRANSFER_STATUSES):
+            yield Choice("other status", self.otherwise)
 
 
 _Route = _Serve | _AfterCollect | _AfterTransfer
@@ -118,6 +160,29 @@ class FlowSet:
             served = ", ".join(sorted(self._routes))
             raise LookupError(f"{url!r} is not served by this flow set; it serves: {served}")
         return route.decide(variables or {}, status)
+
+    def choices(self, url: str) -> tuple[Choice, ...]:
+        """Every way a request for ``url`` can go on, as far as this set knows, in order.
+
+        After a collect: no input (or give up, after the last attempt), then each answer of
+        an ``accept`` set (``on_input`` is called with it when it is a function), else one
+        ``"input"`` choice. At a transfer's fallback_url: each status. Raises
+        ``LookupError`` for a URL this set does not serve.
+        """
+        route = self._routes.get(url)
+        if route is None:
+            self.next_flow(url)  # raises the LookupError that names what is served
+        assert route is not None
+        return tuple(route.choices())
+
+    def graph(self) -> FlowGraph:
+        """The IVR as a graph: a node per flow and unserved URL, an edge per way on.
+
+        See ``minivoice_flow.graph``: ``to_mermaid()``, ``to_dot()`` and ``to_svg()``.
+        """
+        from minivoice_flow.graph import flow_graph
+
+        return flow_graph(self)
 
     def urls(self) -> frozenset[str]:
         """Every URL this set answers."""
@@ -175,9 +240,10 @@ def collect_with_retries(
     """A collect that asks again when the caller presses nothing, then gives up safely.
 
     Flows: ``name`` (``prompt``, then the collect), ``name_retry_1`` .. ``name_retry_N``
-    (``reprompt``, default the prompt, then the collect again) and the ``give_up`` flow
-    (default: hang up; named ``name_give_up`` unless it has a name). ``prompt`` and
-    ``reprompt`` are an audio URL to play or a Flow of actions to run first.
+    (N is ``retries``, at most 10; each plays ``reprompt``, default the prompt, then
+    collects again) and the ``give_up`` flow (default: hang up; named ``name_give_up``
+    unless it has a name). ``prompt`` and ``reprompt`` are an audio URL to play or a Flow of
+    actions to run first.
 
     When the caller entered something (and ``accept``, a set of answers or a predicate,
     allows it), ``on_input`` gives the next flow: a Flow, or a function of the digits. An
@@ -187,8 +253,9 @@ def collect_with_retries(
     base = _base(base_url)
     variable = name if variable is None else variable
     wrong_type = isinstance(retries, bool) or not isinstance(retries, int)
-    if wrong_type or retries < 0:
-        message = f"retries must be a whole number, 0 or more; got {describe(retries)}"
+    if wrong_type or not 0 <= retries <= _MAX_RETRIES:
+        allowed = f"a whole number from 0 to {_MAX_RETRIES}"
+        message = f"retries must be {allowed}; got {describe(retries)}"
         _fail("invalid_type" if wrong_type else "invalid_value", message)
     final = _named(give_up if give_up is not None else Flow().hangup(), f"{name}_give_up")
     static_input = _named(on_input, f"{name}_done") if isinstance(on_input, Flow) else None
@@ -206,9 +273,15 @@ def collect_with_retries(
     # After each attempt: the next attempt when nothing usable was entered, the final flow
     # after the last one.
     checker = _acceptor(accept)
+    answers = None if accept is None or callable(accept) else frozenset(accept)
     routes: dict[str, _Route] = {
         f"{base}/{ask.name}/input": _AfterCollect(
-            variable, retry, on_input if static_input is None else static_input, checker
+            variable,
+            retry,
+            on_input if static_input is None else static_input,
+            checker,
+            answers,
+            last=retry is final,
         )
         for ask, retry in zip(asks, [*asks[1:], final], strict=True)
     }

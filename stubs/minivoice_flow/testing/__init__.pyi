@@ -21,6 +21,7 @@ __all__ = [
     "RequestRecord",
     "Response",
     "Row",
+    "SimulationError",
     "SimulationResult",
     "Simulator",
     "TestIVR",
@@ -216,6 +217,10 @@ class Timing:
     def pause_ms(self, char: str) -> int | None: ...
     def tone_schedule(self, digits: str, start_ms: int) -> tuple[list[tuple[str, int]], int]: ...
 
+class SimulationError(ValueError):
+    """An argument the simulator cannot use: the message names it, the value and what is
+    allowed."""
+
 # What a simulated call returns.
 
 EndReason: TypeAlias = Literal[
@@ -312,6 +317,7 @@ class SimulationResult:
     def diagnostics(self) -> tuple[Diagnostic, ...]: ...
     def rows(self) -> list[tuple[str, int, int, str]]: ...
     def timeline(self) -> str: ...
+    def to_svg(self) -> str: ...
 
 class ActionRecord:
     """One action as it ran: where it came from, when it started and ended, and how."""
