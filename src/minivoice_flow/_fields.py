@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from attrs import field, frozen
 
@@ -153,34 +153,39 @@ class FieldSpec:
         return f"at most {self.max_length} characters long"
 
 
-def _quick_test(spec: FieldSpec) -> Callable[[object], bool]:
-    """A predicate true for the usual valid values of ``spec`` (a plain int or str).
+def quick_test(spec: FieldSpec, name: str) -> tuple[str, dict[str, Any]]:
+    """A Python expression true for the usual valid values of ``spec`` held in variable
+    ``name`` (a plain int or str), and the globals it needs (their names start ``_q_<name>``).
 
     It may say False for a valid value (a whole float, say): ``check()`` has the last word.
+    Written as source so the builder methods can inline it (see ``_flow``).
     """
     if spec.json_type == "integer":
-        low, high = spec.minimum, spec.maximum
-        return lambda value: type(value) is int and low <= value <= high  # type: ignore[operator]
+        return f"type({name}) is int and {spec.minimum} <= {name} <= {spec.maximum}", {}
     if spec.choices is not None:
-        choices = frozenset(spec.choices)
-        return lambda value: type(value) is str and value in choices
+        return f"type({name}) is str and {name} in _q_{name}", {
+            f"_q_{name}": frozenset(spec.choices)
+        }
+    test = f"type({name}) is str"
     if spec.alphabet is not None:
         # The length limits go into the pattern, so one regex call answers for both.
         low, high = spec.min_length or 0, spec.max_length
         bound = "" if high is None else high
-        matcher = re.compile(f"[{re.escape(spec.alphabet)}]{{{low},{bound}}}").fullmatch
-        return lambda value: type(value) is str and matcher(value) is not None
-    if spec._regex is not None:
-        matcher = spec._regex.fullmatch
+        regex = re.compile(f"[{re.escape(spec.alphabet)}]{{{low},{bound}}}")
     else:
-        matcher = re.compile(".*", re.DOTALL).fullmatch
-    if spec.min_length is None and spec.max_length is None:
-        return lambda value: type(value) is str and matcher(value) is not None
-    shortest = spec.min_length or 0
-    longest = spec.max_length if spec.max_length is not None else float("inf")
-    return lambda value: (
-        type(value) is str and shortest <= len(value) <= longest and matcher(value) is not None
-    )
+        if spec.min_length:
+            test += f" and {spec.min_length} <= len({name})"
+        if spec.max_length is not None:
+            test += f" and len({name}) <= {spec.max_length}"
+        regex = spec._regex if spec._regex is not None else re.compile(".*", re.DOTALL)
+    return f"{test} and _q_{name}({name}) is not None", {f"_q_{name}": regex.fullmatch}
+
+
+def _quick_test(spec: FieldSpec) -> Callable[[object], bool]:
+    """``quick_test`` as a predicate."""
+    expression, names = quick_test(spec, "value")
+    test: Callable[[object], bool] = eval(f"lambda value: {expression}", names)  # our own text
+    return test
 
 
 _DISPLAY_LIMIT: Final = 60

@@ -12,7 +12,7 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
-from minivoice_flow._actions import CATALOGUE, Action, _Action
+from minivoice_flow._actions import CATALOGUE, Action
 from minivoice_flow._codes import CODES, diagnostic
 from minivoice_flow._diagnostics import Diagnostic
 from minivoice_flow._fields import describe
@@ -24,7 +24,6 @@ TERMINAL_KINDS: Final = frozenset(info.kind for info in CATALOGUE if info.termin
 _KIND: Final = operator.attrgetter("kind")
 # An item of the array as the rules read it: an action, or the fields of one from JSON.
 _Item = Any
-_ACTION_GIVEN: Final = _Action.given
 
 
 class Steps:
@@ -185,16 +184,17 @@ def transfer_before_decision(steps: Steps) -> list[Diagnostic]:
 
 def transfer_without_fallback(steps: Steps) -> list[Diagnostic]:
     """Without a fallback_url, a busy or unanswered destination ends the call."""
+    kinds, given = steps.kinds, steps.given
     return [
         diagnostic(
             "transfer_without_fallback",
             steps.path(index),
-            f"transfer to {_shown(steps.given(index, 'to'))} has no fallback_url, so a busy, "
+            f"transfer to {_shown(given(index, 'to'))} has no fallback_url, so a busy, "
             "unanswered or failed destination ends the call; set fallback_url to a URL that "
             "serves what to do instead",
         )
         for index in range(steps.reachable)
-        if steps.kinds[index] == "transfer" and steps.given(index, "fallback_url") is None
+        if kinds[index] == "transfer" and given(index, "fallback_url") is None
     ]
 
 
@@ -266,7 +266,8 @@ _MAX_PLANS: Final = 4096
 
 def check_actions(actions: Sequence[Action], direction: Direction | None) -> list[Diagnostic]:
     """Every rule's diagnostics for a built flow's actions."""
-    return check(tuple(map(_KIND, actions)), actions, _ACTION_GIVEN, direction)
+    # A rule reads only fields its action has, so the plain built-in getattr will do.
+    return check(tuple(map(_KIND, actions)), actions, getattr, direction)
 
 
 def check(
@@ -276,10 +277,12 @@ def check(
     direction: Direction | None,
 ) -> list[Diagnostic]:
     """``check_steps`` of these steps, made only if some rule is worth running on them."""
-    plan = _PLANS.get((kinds if type(kinds) is tuple else tuple(kinds), direction))
+    key = (kinds if type(kinds) is tuple else tuple(kinds), direction)
+    plan = _PLANS.get(key)
     if plan == ():
         return []
-    return check_steps(Steps(kinds, items, get, direction))
+    steps = Steps(kinds, items, get, direction)
+    return _first_check(steps, key) if plan is None else _run(plan, steps)
 
 
 def check_steps(steps: Steps) -> list[Diagnostic]:
@@ -289,8 +292,10 @@ def check_steps(steps: Steps) -> list[Diagnostic]:
     plan = _PLANS.get(key)
     if plan is None:
         return _first_check(steps, key)
-    if not plan:
-        return []
+    return _run(plan, steps) if plan else []
+
+
+def _run(plan: tuple[Rule, ...], steps: Steps) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for rule in plan:
         found += rule(steps)
