@@ -5,7 +5,8 @@ The first run makes a virtual environment in ``.venv`` and installs the package 
 development extras; later runs reinstall only when ``pyproject.toml`` has changed.
 
     build   export the example flows to static JSON in build/flows (the main job)
-    check   every check: the test suite, mypy --strict, ruff, and the generated-files check
+    check   every check: the test suite under branch coverage (95% at least), mypy --strict,
+            ruff, and the generated-files check
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ STAMP = VENV / ".installed-from"
 
 BUILD = [["-m", "minivoice_flow", "build", "examples/flows", "--out", "build/flows"]]
 CHECK = [
-    ["-m", "pytest"],
+    ["-m", "coverage", "erase"],
+    ["-m", "coverage", "run", "-m", "pytest"],
+    ["-m", "coverage", "combine", "--quiet"],
+    ["-m", "coverage", "report"],
     ["-m", "mypy", "--strict"],
     ["-m", "ruff", "check", "."],
     ["-m", "ruff", "format", "--check", "."],

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from minivoice_flow import Flow, validate
 from minivoice_flow._cli import main
 from minivoice_flow._cli._export import file_name, is_safe_name
-from tests.cli import EXAMPLES, line_of, run_cli, snapshot, write_module
+from tests.cli import EXAMPLES, line_of, run_cli, snapshot, without_coverage, write_module
 
 GOOD = """
     from minivoice_flow import Flow
@@ -323,7 +323,7 @@ class TestStartUp:
         done = subprocess.run(
             [sys.executable, "-c", PROBE, *args],
             capture_output=True,
-            env={**os.environ, "MODULES_FILE": str(record)},
+            env={**without_coverage(), "MODULES_FILE": str(record)},
             timeout=120,
         )
         assert done.returncode == 0, done.stderr

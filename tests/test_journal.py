@@ -28,6 +28,7 @@ from minivoice_flow.journal import (
 )
 from minivoice_flow.webhooks import parse_webhook
 from tests import journal_worker
+from tests.cli import without_coverage
 from tests.journal_worker import webhook_for
 from tests.strategies import json_values
 from tests.webhook_strategies import near_webhooks
@@ -388,7 +389,7 @@ class TestDatabaseFile:
             "import sys, minivoice_flow, minivoice_flow.webhooks, minivoice_flow.fallback; "
             "assert 'sqlite3' not in sys.modules"
         )
-        subprocess.run([sys.executable, "-c", code], check=True)
+        subprocess.run([sys.executable, "-c", code], check=True, env=without_coverage())
 
 
 class TestConcurrentWriters:

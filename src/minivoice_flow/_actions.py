@@ -344,7 +344,7 @@ def _type_name(annotation: object) -> str:
     return repr(annotation)
 
 
-def _describe(cls: type[Action]) -> ActionInfo:
+def describe_action(cls: type[Action]) -> ActionInfo:
     fields = tuple(
         FieldInfo(
             name=a.name,
@@ -359,5 +359,5 @@ def _describe(cls: type[Action]) -> ActionInfo:
 
 
 #: The catalogue: what every action is, derived from the classes above.
-CATALOGUE: Final[tuple[ActionInfo, ...]] = tuple(_describe(cls) for cls in ACTION_TYPES)
+CATALOGUE: Final[tuple[ActionInfo, ...]] = tuple(describe_action(cls) for cls in ACTION_TYPES)
 CATALOGUE_BY_KIND: Final[dict[str, ActionInfo]] = {info.kind: info for info in CATALOGUE}

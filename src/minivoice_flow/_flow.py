@@ -11,7 +11,6 @@ from attrs.exceptions import FrozenInstanceError
 from minivoice_flow import _wire
 from minivoice_flow._actions import (
     ACTION_TYPES,
-    CATALOGUE_BY_KIND,
     Action,
     Collect,
     Hangup,
@@ -19,6 +18,7 @@ from minivoice_flow._actions import (
     Redirect,
     SendDigits,
     Transfer,
+    describe_action,
 )
 from minivoice_flow._diagnostics import (
     Diagnostic,
@@ -45,19 +45,22 @@ def _builder_method(cls: Callable[P, Action]) -> Callable[Concatenate[Flow, P], 
     would have taken) or accept it (a whole float).
     """
     action_type: type[Action] = cls  # type: ignore[assignment]
-    fields = CATALOGUE_BY_KIND[action_type.kind].fields
-    # Flow and its slot setters are filled in once the class exists (_BUILDER_NAMESPACES).
+    fields = describe_action(action_type).fields
     names: dict[str, Any] = {
         "_cls": action_type,
         "_new": object.__new__,
         "_slow": _checked_by_class,
     }
-    _BUILDER_NAMESPACES.append(names)
+    if "_set_actions" in globals():
+        names.update(_Flow=Flow, _set_head=_set_head, _set_actions=_set_actions)
+    else:  # Flow's own methods: it and its slot setters are filled in once the class exists
+        _BUILDER_NAMESPACES.append(names)
     tests, fill, required, optional = [], [], [], []
     for field in fields:
         test, test_names = quick_test(field.spec, field.name)
         names.update(test_names)
-        names[f"_set_{field.name}"] = vars(action_type)[field.name].__set__
+        # On the class, a slot's name gives its descriptor (inherited ones included).
+        names[f"_set_{field.name}"] = getattr(action_type, field.name).__set__
         fill.append(f"        _set_{field.name}(action, {field.name})")
         if field.required:
             required.append(field.name)

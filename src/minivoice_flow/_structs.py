@@ -114,10 +114,14 @@ def decode_valid(text: str) -> tuple[list[Any], tuple[str, ...], str] | None:
     compact = written.decode()
     if " " in compact or "\x7f" in compact:
         return None  # a string with a space or DEL
-    if "\\" in compact and "\\" in compact.replace("\\\\", "").replace('\\"', ""):
+    escaped = "\\" in compact
+    if escaped and "\\" in compact.replace("\\\\", "").replace('\\"', ""):
         return None  # an escape other than \" and \\: a control character
     items = payload.actions
-    kinds = kinds_by_text(compact, items) if len(compact) <= _SHORT else kinds_by_structs(items)
+    if len(compact) <= _SHORT and not escaped:
+        kinds = kinds_by_text(compact, items)
+    else:  # long, or a value holds a quote that could be taken for structure
+        kinds = kinds_by_structs(items)
     return None if kinds is None else (items, kinds, compact)
 
 
