@@ -94,6 +94,20 @@ class FieldSpec:
             return f"a whole number from {self.minimum} to {self.maximum}{unit}"
         return self.allowed
 
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes ``check`` can return for this field, in the order it checks."""
+        found = ["invalid_type"]
+        if (
+            self.json_type == "integer"
+            or self.min_length is not None
+            or self.max_length is not None
+        ):
+            found.append("out_of_range")
+        if self.alphabet is not None or self.pattern is not None or self.choices is not None:
+            found.append("invalid_value")
+        return tuple(found)
+
     def check(self, where: str, value: object) -> tuple[str, str] | None:
         """Return ``(code, message)`` for a value this field does not accept, else None.
 
