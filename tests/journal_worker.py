@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import sqlite3
+from contextlib import closing
 from typing import Any
 
 from minivoice_flow import Flow
@@ -107,3 +109,16 @@ def write_forever(url: str, ready: Any) -> None:
         journal.record_response(call_id, FLOW)
         journal.record_webhook(webhook_for(call_id))
         journal.record_webhook(f"unreadable {index}")
+
+
+def count_records(url: str) -> int:
+    """How many records the journal at ``url`` holds, counted in its database."""
+    if url.startswith("postgresql://"):
+        import psycopg  # only the PostgreSQL tests need it
+
+        with psycopg.connect(url) as connection:
+            row = connection.execute("SELECT count(*) FROM minivoice_journal.records").fetchone()
+            assert row is not None
+            return int(row[0])
+    with closing(sqlite3.connect(url)) as connection:
+        return int(connection.execute("SELECT count(*) FROM records").fetchone()[0])

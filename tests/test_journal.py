@@ -7,18 +7,10 @@ PostgreSQL on the throwaway server of ``tests/postgres.py``.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import sqlite3
-import subprocess
-import sys
-import threading
 from collections.abc import Mapping
-from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,7 +18,6 @@ from hypothesis import strategies as st
 from minivoice_flow import Flow
 from minivoice_flow.fallback import FlowSet, collect_with_retries, transfer_with_fallback
 from minivoice_flow.journal import (
-    SCHEMA_VERSION,
     CallJournal,
     JournalError,
     LastStep,
@@ -35,8 +26,7 @@ from minivoice_flow.journal import (
     Record,
 )
 from minivoice_flow.webhooks import parse_webhook
-from tests import journal_worker
-from tests.journal_worker import webhook_for
+from tests.journal_worker import count_records, webhook_for
 from tests.strategies import json_values
 from tests.webhook_strategies import near_webhooks
 
@@ -650,110 +640,6 @@ class TestClock:
             assert record.received_at.utcoffset() == timedelta(0)
 
 
-class TestDatabaseFile:
-    """The journal is a versioned SQLite file; wrong files are clear errors."""
-
-    def test_records_survive_reopening(self, tmp_path: Path) -> None:
-        path = tmp_path / "calls.db"
-        with CallJournal(path) as journal:
-            written = journal.record_response("call_1", MENU)
-        with CallJournal(str(path), create=False) as journal:
-            assert journal.timeline("call_1") == (written,)
-        with sqlite3.connect(path) as connection:
-            assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
-            assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-
-    def test_missing_file_without_create(self, tmp_path: Path) -> None:
-        path = tmp_path / "none.db"
-        with pytest.raises(JournalError, match="there is no call journal at"):
-            CallJournal(path, create=False)
-        assert not path.exists()
-
-    def test_not_a_database(self, tmp_path: Path) -> None:
-        path = tmp_path / "notes.txt"
-        path.write_text("hello, this is not SQLite" * 100)
-        with pytest.raises(JournalError, match="cannot open the call journal"):
-            CallJournal(path)
-
-    def test_another_database(self, tmp_path: Path) -> None:
-        path = tmp_path / "other.db"
-        with sqlite3.connect(path) as connection:
-            connection.execute("CREATE TABLE customers (id)")
-        with pytest.raises(JournalError, match="a SQLite database but not a call journal"):
-            CallJournal(path)
-
-    def test_newer_schema(self, tmp_path: Path) -> None:
-        path = tmp_path / "calls.db"
-        CallJournal(path).close()
-        with sqlite3.connect(path) as connection:
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-        with pytest.raises(JournalError, match=f"schema version {SCHEMA_VERSION + 1}"):
-            CallJournal(path)
-
-    def test_the_core_does_not_load_sqlite(self) -> None:
-        code = (
-            "import sys, minivoice_flow, minivoice_flow.webhooks, minivoice_flow.fallback; "
-            "assert 'sqlite3' not in sys.modules"
-        )
-        subprocess.run([sys.executable, "-c", code], check=True)
-
-
-class TestConcurrentWriters:
-    """Threads and processes writing at once lose nothing and duplicate nothing."""
-
-    def test_threads(self, tmp_path: Path) -> None:
-        journal = CallJournal(tmp_path / "calls.db")
-        start = threading.Barrier(6)
-
-        def write(worker: int) -> None:
-            start.wait()
-            for index in range(40):
-                journal.record_response(f"call_{worker}_{index}", MENU)
-                journal.record_webhook(webhook_for(f"call_{worker}_{index}"))
-
-        threads = [threading.Thread(target=write, args=(w,)) for w in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert_all_written(journal, workers=6, count=40, unreadable_each=0)
-
-    def test_processes(self, tmp_path: Path) -> None:
-        path = str(tmp_path / "calls.db")
-        context = multiprocessing.get_context("spawn")
-        workers, count = 4, 30
-        start = context.Barrier(workers)
-        processes = [
-            context.Process(target=journal_worker.write, args=(path, w, count, start))
-            for w in range(workers)
-        ]
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.join(timeout=120)
-        assert [p.exitcode for p in processes] == [0] * workers
-        assert_all_written(CallJournal(path), workers=workers, count=count, unreadable_each=1)
-
-
-def assert_all_written(
-    journal: CallJournal, *, workers: int, count: int, unreadable_each: int
-) -> None:
-    """Every call has exactly its response and webhook; every unreadable webhook is there."""
-    expected = {f"call_{w}_{i}" for w in range(workers) for i in range(count)}
-    assert {s.call_id for s in journal.recent(limit=len(expected) + 1)} == expected
-    ids: set[int] = set()
-    for call_id in expected:
-        timeline = journal.timeline(call_id)
-        assert [r.kind for r in timeline] == ["response", "webhook"]
-        ids.update(r.id for r in timeline)
-    unread = journal.unattributed()
-    assert len(unread) == len(expected) * unreadable_each
-    assert sorted(r.body for r in unread) == sorted(
-        f"not json from {c}" for c in expected for _ in range(unreadable_each)
-    )
-    assert len(ids | {r.id for r in unread}) == len(expected) * (2 + unreadable_each)
-
-
 anything = (
     json_values
     | near_webhooks()
@@ -815,14 +701,3 @@ def test_record_webhook_never_raises_and_always_stores(
     elif isinstance(payload, str):
         kept = record.raw.decode("utf-8", "surrogatepass") if record.raw is not None else None
         assert (kept if kept is not None else record.body) == payload
-
-
-def count_records(url: str) -> int:
-    """How many records the journal at ``url`` holds, counted in its database."""
-    if url.startswith("postgresql://"):
-        with psycopg.connect(url) as connection:
-            row = connection.execute("SELECT count(*) FROM minivoice_journal.records").fetchone()
-            assert row is not None
-            return int(row[0])
-    with closing(sqlite3.connect(url)) as connection:
-        return int(connection.execute("SELECT count(*) FROM records").fetchone()[0])

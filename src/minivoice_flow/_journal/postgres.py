@@ -19,6 +19,7 @@ schema one after the other.
 from __future__ import annotations
 
 import os
+import select
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from typing import Any, Final
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from minivoice_flow._journal import (
     SCHEMA_VERSION,
@@ -51,6 +52,8 @@ DIALECT: Final = Dialect(
     greatest="GREATEST",
     least="LEAST",
     parameter=lambda name: f"%({name})s",
+    typed=lambda name, sql_type: f"%({name})s::{sql_type}",
+    one_statement=True,
     write_time=lambda moment: moment,
     read_time=lambda moment: moment.astimezone(UTC),
 )
@@ -169,7 +172,9 @@ class PostgresStore:
     # The store interface.
 
     def add(self, entry: Entry) -> tuple[RecordRow, bool]:
-        with self._connection() as connection, connection.transaction():
+        # One statement writes the record and its summary: atomic without a transaction
+        # block (which would cost two more round trips). A repeat only reads after it.
+        with self._connection() as connection:
             return add(_runner(connection), STATEMENTS, entry)
 
     def timeline(self, call_id: str) -> list[RecordRow]:
@@ -209,12 +214,37 @@ class PostgresStore:
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection from the pool; when the pool has none to give (it waits between
+        attempts to reconnect after an outage), one made now, and a fresh pool after it."""
         pool = self._pool_of_this_process()
+        pooled = True
         try:
-            with pool.connection() as connection:
-                yield connection
+            try:
+                connection = pool.getconn()
+            except PoolTimeout:
+                connection, pooled = self._reconnect(), False
         except psycopg.Error as error:
             raise JournalError(f"call journal {self.location}: {_first_line(error)}") from error
+        try:
+            yield connection
+        except psycopg.Error as error:
+            raise JournalError(f"call journal {self.location}: {_first_line(error)}") from error
+        finally:
+            if pooled:
+                pool.putconn(connection)
+            else:
+                connection.close()
+
+    def _reconnect(self) -> psycopg.Connection[Any]:
+        """Connect directly (raises when the server is still away); on success the pool,
+        which may still be waiting out its back-off, is replaced."""
+        connection = psycopg.connect(self._conninfo, autocommit=True)
+        self._configure(connection)
+        with self._lock:
+            stale, self._pool = self._pool, None
+        if stale is not None and self._pid == os.getpid():
+            stale.close(timeout=0)
+        return connection
 
     def _pool_of_this_process(self) -> ConnectionPool[psycopg.Connection[Any]]:
         """The pool of this process: a forked child makes its own (threads do not fork)."""
@@ -226,7 +256,7 @@ class PostgresStore:
                     max_size=self._max_connections,
                     kwargs={"autocommit": True},
                     configure=self._configure,
-                    check=ConnectionPool.check_connection,
+                    check=_check,
                     timeout=self._timeout,
                     name="minivoice-journal",
                     open=False,
@@ -291,6 +321,15 @@ class PostgresStore:
         for step in range(version, SCHEMA_VERSION):
             MIGRATIONS[step](connection)
         connection.execute(f"UPDATE {SCHEMA}.schema_version SET version = %s", (SCHEMA_VERSION,))
+
+
+def _check(connection: psycopg.Connection[Any]) -> None:
+    """Before a pooled connection is used: an idle connection has nothing to read unless the
+    server said something, such as that it is shutting down or the socket was closed; only
+    then is it checked with a round trip (and dropped by the pool if it is dead)."""
+    readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    if readable or connection.closed:
+        ConnectionPool.check_connection(connection)
 
 
 def _runner(

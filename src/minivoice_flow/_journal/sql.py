@@ -74,6 +74,11 @@ class Dialect:
     greatest: str
     least: str
     parameter: Callable[[str], str]
+    #: A parameter with its SQL type, for where the database cannot infer it.
+    typed: Callable[[str, str], str]
+    #: True when a record and its summary are written by one statement (a data-modifying
+    #: WITH): one round trip to the server instead of two.
+    one_statement: bool
     #: A time as the database stores it, and back (always aware, in UTC).
     write_time: Callable[[datetime], object]
     read_time: Callable[[Any], datetime]
@@ -96,7 +101,12 @@ class Statements:
         self.find_repeat = (
             f"SELECT {self.record_columns} FROM {records} WHERE digest = {p('digest')}"
         )
-        self.upsert_call = _upsert_call(dialect)
+        self.upsert_call = _upsert_call(dialect, p("id"), "VALUES")
+        self.insert_with_summary = (
+            f"WITH inserted AS ({self.insert_record}), "
+            f"summary AS ({_upsert_call(dialect, 'inserted.id', 'FROM inserted')}) "
+            "SELECT id FROM inserted"
+        )
         self.timeline = (
             f"SELECT {self.record_columns} FROM {records} "
             f"WHERE call_id = {p('call_id')} ORDER BY id"
@@ -152,9 +162,33 @@ class Statements:
         return sql, parameters
 
 
-def _upsert_call(dialect: Dialect) -> str:
-    """Create a call's summary from its first record, or merge the next record into it."""
-    p, greatest, least = dialect.parameter, dialect.greatest, dialect.least
+#: The SQL type of each parameter of the summary merge (PostgreSQL cannot guess them in a
+#: SELECT list).
+_SUMMARY_TYPES: Final = {
+    "call_id": "text",
+    "at": "timestamptz",
+    "unreadable": "integer",
+    "from_number": "text",
+    "to_number": "text",
+    "step": "text",
+    "handed_over": "boolean",
+    "ending_status": "text",
+    "response": "boolean",
+    "ending": "boolean",
+}
+
+
+def _upsert_call(dialect: Dialect, record_id: str, source: str) -> str:
+    """Create a call's summary from its first record, or merge the next record into it.
+
+    ``record_id`` is the SQL of the record's id; ``source`` says where the row comes from:
+    ``VALUES`` (the id is a parameter) or ``FROM inserted`` (the id of the row just written,
+    in the same statement).
+    """
+    greatest, least = dialect.greatest, dialect.least
+
+    def value(name: str) -> str:
+        return dialect.typed(name, _SUMMARY_TYPES[name])
 
     def newer(id_column: str, column: str) -> str:
         return (
@@ -162,23 +196,21 @@ def _upsert_call(dialect: Dialect) -> str:
             f"THEN excluded.{column} ELSE c.{column} END"
         )
 
-    inserted = (
-        "call_id",
-        "first_at",
-        "last_at",
-        "last_id",
-        "records",
-        "unreadable",
-        "from_number",
-        "to_number",
-        "step",
-        "step_id",
-        "handed_over",
-        "ending_status",
-        "ending_id",
-    )
-    values = {name: p(name) for name in inserted}
-    values.update(first_at=p("at"), last_at=p("at"), last_id=p("id"), records="1")
+    values = {
+        "call_id": value("call_id"),
+        "first_at": value("at"),
+        "last_at": value("at"),
+        "last_id": record_id,
+        "records": "1",
+        "unreadable": value("unreadable"),
+        "from_number": value("from_number"),
+        "to_number": value("to_number"),
+        "step": value("step"),
+        "step_id": f"CASE WHEN {value('response')} THEN {record_id} END",
+        "handed_over": value("handed_over"),
+        "ending_status": value("ending_status"),
+        "ending_id": f"CASE WHEN {value('ending')} THEN {record_id} END",
+    }
     merged = {
         "first_at": f"{least}(c.first_at, excluded.first_at)",
         "last_at": f"{greatest}(c.last_at, excluded.last_at)",
@@ -193,9 +225,10 @@ def _upsert_call(dialect: Dialect) -> str:
         "ending_status": newer("ending_id", "ending_status"),
         "ending_id": newer("ending_id", "ending_id"),
     }
+    selected = ", ".join(values.values())
+    rows = f"VALUES ({selected})" if source == "VALUES" else f"SELECT {selected} {source}"
     return (
-        f"INSERT INTO {dialect.calls} AS c ({', '.join(inserted)}) "
-        f"VALUES ({', '.join(values[name] for name in inserted)}) "
+        f"INSERT INTO {dialect.calls} AS c ({', '.join(values)}) {rows} "
         f"ON CONFLICT (call_id) DO UPDATE SET "
         + ", ".join(f"{column} = {rule}" for column, rule in merged.items())
     )
@@ -206,17 +239,22 @@ Run = Callable[[str, Mapping[str, object]], Sequence[Sequence[Any]]]
 
 
 def add(run: Run, statements: Statements, entry: Entry) -> tuple[RecordRow, bool]:
-    """Write one record and merge it into its call's summary (the caller commits), or find
-    the record a repeated webhook was stored as."""
+    """Write one record and merge it into its call's summary (in one statement where the
+    database can; the caller commits), or find the record a repeated webhook was stored as."""
     at = statements.dialect.write_time(entry.received_at)
     values = {name: getattr(entry, name) for name in WRITTEN_COLUMNS if name != "received_at"}
-    inserted = run(statements.insert_record, {**values, "received_at": at})
+    values["received_at"] = at
+    summary = summary_parameters(entry, at) if entry.call_id is not None else None
+    if summary is not None and statements.dialect.one_statement:
+        inserted = run(statements.insert_with_summary, {**values, **summary})
+    else:
+        inserted = run(statements.insert_record, values)
     if not inserted:
         (stored,) = run(statements.find_repeat, {"digest": entry.digest})
         return statements.record(stored), True
     ((record_id,),) = inserted
-    if entry.call_id is not None:
-        run(statements.upsert_call, summary_parameters(entry, record_id, at))
+    if summary is not None and not statements.dialect.one_statement:
+        run(statements.upsert_call, {**summary, "id": record_id})
     record = (
         record_id,
         entry.call_id,
@@ -233,19 +271,18 @@ def add(run: Run, statements: Statements, entry: Entry) -> tuple[RecordRow, bool
     return record, False
 
 
-def summary_parameters(entry: Entry, record_id: int, at: object) -> dict[str, object]:
+def summary_parameters(entry: Entry, at: object) -> dict[str, object]:
     """What ``upsert_call`` merges into a call's summary for one record (``at``: its time as
     the database stores it)."""
     return {
         "call_id": entry.call_id,
         "at": at,
-        "id": record_id,
         "unreadable": int(entry.unreadable),
         "from_number": entry.from_number,
         "to_number": entry.to_number,
         "step": entry.step,
-        "step_id": record_id if entry.kind == "response" else None,
         "handed_over": entry.handed_over,
         "ending_status": entry.status if entry.ending else None,
-        "ending_id": record_id if entry.ending else None,
+        "response": entry.kind == "response",
+        "ending": entry.ending,
     }

@@ -54,6 +54,8 @@ DIALECT: Final = Dialect(
     greatest="max",
     least="min",
     parameter=lambda name: f":{name}",
+    typed=lambda name, _: f":{name}",
+    one_statement=False,
     write_time=_write_time,
     read_time=_read_time,
 )
@@ -135,7 +137,8 @@ def _migrate_1_to_2(connection: sqlite3.Connection) -> None:
             (_write_time(at), entry.digest, id_),
         )
         if entry.call_id is not None:
-            run(STATEMENTS.upsert_call, summary_parameters(entry, id_, _write_time(at)))
+            summary = summary_parameters(entry, _write_time(at))
+            run(STATEMENTS.upsert_call, {**summary, "id": id_})
 
 
 #: Migration from version N to N + 1, by N.
