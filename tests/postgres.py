@@ -60,7 +60,15 @@ def free_port() -> int:
 class Server:
     """A running throwaway server; ``url(dbname)`` connects to it as its superuser."""
 
-    def __init__(self, binaries: Path, directory: Path, port: int, as_user: str | None) -> None:
+    def __init__(
+        self,
+        binaries: Path,
+        directory: Path,
+        port: int,
+        as_user: str | None,
+        *,
+        durable: bool = False,
+    ) -> None:
         self.binaries = binaries
         self.directory = directory
         self.data = directory / "data"
@@ -68,11 +76,16 @@ class Server:
         self.port = port
         self.host = "127.0.0.1"
         self._as_user = as_user
+        self._durable = durable
         self._names = itertools.count(1)
 
     @classmethod
-    def start_new(cls) -> Server:
-        """initdb a private cluster and start it; raises Unavailable when it cannot."""
+    def start_new(cls, *, durable: bool = False) -> Server:
+        """initdb a private cluster and start it; raises Unavailable when it cannot.
+
+        Tests run it without fsync (quicker, and nothing they check needs the disk);
+        ``durable=True`` keeps PostgreSQL's defaults, for benchmarks.
+        """
         binaries = find_binaries()
         if binaries is None:
             raise Unavailable(INSTALL_HINT)
@@ -90,7 +103,7 @@ class Server:
                 ) from None
             os.chown(directory, account.pw_uid, account.pw_gid)
             as_user = SERVER_USER
-        server = cls(binaries, directory, free_port(), as_user)
+        server = cls(binaries, directory, free_port(), as_user, durable=durable)
         try:
             server._run(
                 "initdb",
@@ -117,8 +130,10 @@ class Server:
     def start(self) -> None:
         options = (
             f"-p {self.port} -k {self.directory} -c listen_addresses={self.host} "
-            "-c fsync=off -c full_page_writes=off -c max_connections=200"
+            "-c max_connections=200"
         )
+        if not self._durable:
+            options += " -c fsync=off -c full_page_writes=off"
         self._run(
             "pg_ctl", ["-D", str(self.data), "-l", str(self.log), "-o", options], "-w", "start"
         )
