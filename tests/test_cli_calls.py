@@ -279,11 +279,13 @@ class TestFilters:
     """``calls list --outcome`` and ``--number`` narrow the list."""
 
     def test_outcome(self, capsys: pytest.CaptureFixture[str], db: str) -> None:
+        """--outcome busy lists only the busy call."""
         _, out, _ = run(capsys, "calls", "list", "--db", db, "--outcome", "busy")
         assert [line.split()[0] for line in out.splitlines()[1:2]] == ["call_2"]
         assert "call_1" not in out
 
     def test_number(self, capsys: pytest.CaptureFixture[str], db: str) -> None:
+        """A number no call has lists nothing, and says the list was filtered."""
         _, out, _ = run(capsys, "calls", "list", "--db", db, "--number", "+19995550000")
         assert out.startswith("no matching calls recorded in ")
 
@@ -328,6 +330,7 @@ class TestWhichJournal:
     def test_environment_variable(
         self, capsys: pytest.CaptureFixture[str], db: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        """MINIVOICE_JOURNAL names the journal when --db is absent."""
         monkeypatch.setenv("MINIVOICE_JOURNAL", db)
         code, out, _ = run(capsys, "calls", "show", "call_2")
         assert code == 0 and out.startswith("call call_2\n")
@@ -339,6 +342,7 @@ class TestWhichJournal:
         monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path,
     ) -> None:
+        """--db is used even when MINIVOICE_JOURNAL names another journal."""
         monkeypatch.setenv("MINIVOICE_JOURNAL", str(tmp_path / "elsewhere.db"))
         code, _, _ = run(capsys, "calls", "list", "--db", db)
         assert code == 0
@@ -346,6 +350,7 @@ class TestWhichJournal:
     def test_default_file(
         self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     ) -> None:
+        """With neither, calls.db in the current folder (never created)."""
         monkeypatch.delenv("MINIVOICE_JOURNAL", raising=False)
         monkeypatch.chdir(tmp_path)
         code, _, err = run(capsys, "calls", "list")

@@ -28,7 +28,7 @@ from minivoice_flow import Flow
 from minivoice_flow.journal import SCHEMA_VERSION, CallJournal, JournalError, Outcome
 from tests import journal_worker
 from tests.journal_worker import count_records, load_call, webhook_for
-from tests.postgres import Server
+from tests.postgres import Server, free_port
 
 MENU = (
     Flow("menu")
@@ -448,13 +448,6 @@ class TestFaults:
         port = free_port()
         with pytest.raises(JournalError, match=f"server at 127.0.0.1:{port}.*refused"):
             CallJournal(f"postgres://someone@127.0.0.1:{port}/calls")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class TestImports:

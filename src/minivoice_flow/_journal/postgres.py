@@ -32,13 +32,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from minivoice_flow._journal import (
     SCHEMA_VERSION,
-    CallQuery,
-    CallRow,
     Entry,
     JournalError,
     RecordRow,
 )
-from minivoice_flow._journal.sql import Dialect, Statements, add, outcome_expression
+from minivoice_flow._journal.sql import Dialect, Reading, Statements, add, outcome_expression
 
 SCHEMA: Final = "minivoice_journal"
 #: Seconds a connection attempt may take when the URL gives no connect_timeout.
@@ -136,8 +134,10 @@ def describe_url(url: str) -> str:
     return f"postgresql://{user}{host}{port}/{parts.get('dbname') or ''}"
 
 
-class PostgresStore:
+class PostgresStore(Reading):
     """A journal in a PostgreSQL database, shared by every instance of an application."""
+
+    statements = STATEMENTS
 
     def __init__(
         self,
@@ -176,25 +176,6 @@ class PostgresStore:
         # block (which would cost two more round trips). A repeat only reads after it.
         with self._connection() as connection:
             return add(_runner(connection), STATEMENTS, entry)
-
-    def timeline(self, call_id: str) -> list[RecordRow]:
-        rows = self._read(STATEMENTS.timeline, {"call_id": call_id})
-        return [STATEMENTS.record(row) for row in rows]
-
-    def call(self, call_id: str) -> CallRow | None:
-        rows = self._read(STATEMENTS.call, {"call_id": call_id})
-        return STATEMENTS.summary(rows[0]) if rows else None
-
-    def calls(self, query: CallQuery) -> list[CallRow]:
-        return [STATEMENTS.summary(row) for row in self._read(*STATEMENTS.calls(query))]
-
-    def unattributed(self, limit: int | None, before: int | None) -> list[RecordRow]:
-        rows = self._read(*STATEMENTS.unattributed(limit, before))
-        return [STATEMENTS.record(row) for row in rows]
-
-    def unattributed_count(self) -> int:
-        ((count,),) = self._read(STATEMENTS.unattributed_count, {})
-        return int(count)
 
     def prune(self, cutoff: datetime) -> tuple[int, int, int]:
         ((calls, records, unattributed),) = self._read(_PRUNE, {"cutoff": cutoff})

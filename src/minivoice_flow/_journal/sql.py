@@ -286,3 +286,33 @@ def summary_parameters(entry: Entry, at: object) -> dict[str, object]:
         "response": entry.kind == "response",
         "ending": entry.ending,
     }
+
+
+class Reading:
+    """The reading half of the store interface, the same on every database: a store gives
+    its ``statements`` and a ``_read`` that runs one query and returns its rows."""
+
+    statements: Statements
+
+    def _read(self, sql: str, parameters: Mapping[str, object]) -> Sequence[Sequence[Any]]:
+        raise NotImplementedError
+
+    def timeline(self, call_id: str) -> list[RecordRow]:
+        rows = self._read(self.statements.timeline, {"call_id": call_id})
+        return [self.statements.record(row) for row in rows]
+
+    def call(self, call_id: str) -> CallRow | None:
+        rows = self._read(self.statements.call, {"call_id": call_id})
+        return self.statements.summary(rows[0]) if rows else None
+
+    def calls(self, query: CallQuery) -> list[CallRow]:
+        rows = self._read(*self.statements.calls(query))
+        return [self.statements.summary(row) for row in rows]
+
+    def unattributed(self, limit: int | None, before: int | None) -> list[RecordRow]:
+        rows = self._read(*self.statements.unattributed(limit, before))
+        return [self.statements.record(row) for row in rows]
+
+    def unattributed_count(self) -> int:
+        ((count,),) = self._read(self.statements.unattributed_count, {})
+        return int(count)

@@ -23,8 +23,6 @@ from typing import Any, Final
 
 from minivoice_flow._journal import (
     SCHEMA_VERSION,
-    CallQuery,
-    CallRow,
     Entry,
     JournalError,
     RecordRow,
@@ -32,6 +30,7 @@ from minivoice_flow._journal import (
 from minivoice_flow._journal.entries import stored_entry
 from minivoice_flow._journal.sql import (
     Dialect,
+    Reading,
     Statements,
     add,
     outcome_expression,
@@ -152,8 +151,10 @@ def _runner(connection: sqlite3.Connection) -> Callable[[str, Mapping[str, objec
     return run
 
 
-class SQLiteStore:
+class SQLiteStore(Reading):
     """A journal in one SQLite file (or ``:memory:``)."""
+
+    statements = STATEMENTS
 
     def __init__(self, path: str, *, create: bool, timeout: float, durable: bool = True) -> None:
         self.location = path
@@ -174,25 +175,6 @@ class SQLiteStore:
     def add(self, entry: Entry) -> tuple[RecordRow, bool]:
         with self._transaction() as connection:
             return add(_runner(connection), STATEMENTS, entry)
-
-    def timeline(self, call_id: str) -> list[RecordRow]:
-        rows = self._read(STATEMENTS.timeline, {"call_id": call_id})
-        return [STATEMENTS.record(row) for row in rows]
-
-    def call(self, call_id: str) -> CallRow | None:
-        rows = self._read(STATEMENTS.call, {"call_id": call_id})
-        return STATEMENTS.summary(rows[0]) if rows else None
-
-    def calls(self, query: CallQuery) -> list[CallRow]:
-        return [STATEMENTS.summary(row) for row in self._read(*STATEMENTS.calls(query))]
-
-    def unattributed(self, limit: int | None, before: int | None) -> list[RecordRow]:
-        rows = self._read(*STATEMENTS.unattributed(limit, before))
-        return [STATEMENTS.record(row) for row in rows]
-
-    def unattributed_count(self) -> int:
-        ((count,),) = self._read(STATEMENTS.unattributed_count, {})
-        return int(count)
 
     def prune(self, cutoff: datetime) -> tuple[int, int, int]:
         old = {"cutoff": _write_time(cutoff)}
