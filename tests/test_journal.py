@@ -287,6 +287,12 @@ class TestPaths:
         with pytest.raises(JournalError, match="path is empty"):
             CallJournal("")
 
+    @pytest.mark.parametrize("path", [5, b"calls.db", None])
+    def test_a_path_that_is_not_text(self, path: Any) -> None:
+        """A path that is not text is a JournalError naming the argument."""
+        with pytest.raises(JournalError, match="path must be a file path or a URL as text"):
+            CallJournal(path)
+
     def test_memory(self) -> None:
         """ ":memory:" still opens a journal that lives as long as the object."""
         with CallJournal(":memory:") as journal:

@@ -194,9 +194,12 @@ class CallJournal:
         timeout: float = 10.0,
         durable: bool = True,
     ) -> None:
-        location = os.fspath(path)
+        try:
+            location: str | bytes = os.fspath(path)
+        except TypeError:
+            location = b""
         if not isinstance(location, str):
-            raise JournalError(f"path must be a file path or a URL as text; got {location!r}")
+            raise JournalError(f"path must be a file path or a URL as text; got {path!r}")
         if location == "":
             raise JournalError(
                 "path is empty: SQLite would keep the journal in a temporary file that is "
