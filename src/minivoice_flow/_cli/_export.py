@@ -260,3 +260,16 @@ def _sync(directory: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def replace_file(path: Path, content: bytes) -> None:
+    """Write one file atomically: a temporary file beside it, flushed, renamed over it.
+
+    A failure leaves whatever was at ``path`` as it was.
+    """
+    temporary = _stage(path.parent, path.name, content)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -17,6 +17,7 @@ from minivoice_flow._actions import CATALOGUE, ActionInfo
 from minivoice_flow._codes import CODES, CodeInfo
 from minivoice_flow._generate import STAMP
 from minivoice_flow._generate.docs import docs_files
+from minivoice_flow._generate.flows import FlowSetPage, flow_files, pin_pictures
 from minivoice_flow._generate.schema import schema_files
 from minivoice_flow._generate.stubs import stub_files
 
@@ -45,11 +46,25 @@ class Drift:
 
 
 def generate_all(
-    catalogue: Iterable[ActionInfo] = CATALOGUE, codes: Mapping[str, CodeInfo] = CODES
+    catalogue: Iterable[ActionInfo] = CATALOGUE,
+    codes: Mapping[str, CodeInfo] = CODES,
+    *,
+    flow_sets: Mapping[str, FlowSetPage] | None = None,
 ) -> dict[str, str]:
-    """``{relative path: text}`` of every generated file, sorted by path."""
+    """``{relative path: text}`` of every generated file, sorted by path.
+
+    ``flow_sets`` are the example flow sets to draw a page for (``docs`` finds them in
+    ``examples/flows``); without them no flow pages are generated.
+    """
     actions = tuple(catalogue)
-    files = {**docs_files(actions, codes), **schema_files(actions, codes), **stub_files(actions)}
+    sets = flow_sets or {}
+    files = {
+        **docs_files(actions, codes, flow_sets=tuple(sets)),
+        **schema_files(actions, codes),
+        **stub_files(actions),
+        **flow_files(sets),
+        **pin_pictures(),
+    }
     return dict(sorted(files.items()))
 
 
