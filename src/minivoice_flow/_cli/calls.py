@@ -185,11 +185,11 @@ def _draw(path: Path, timeline: tuple[Record, ...], last: LastStep) -> bool:
         replace_file(path, draw_recorded_call(timeline, last).encode("utf-8"))
     except OSError as error:
         print(
-            f"minivoice-flow calls: error: cannot write {path}: {os_reason(error)}",
+            printable(f"minivoice-flow calls: error: cannot write {path}: {os_reason(error)}"),
             file=sys.stderr,
         )
         return False
-    print(f"wrote {path}", file=sys.stderr)
+    print(printable(f"wrote {path}"), file=sys.stderr)
     return True
 
 
