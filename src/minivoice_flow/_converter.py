@@ -3,7 +3,8 @@
 It reads webhooks and action requests into their classes (strict where JSON is typed, wire
 names such as ``from``, unknown keys kept in ``extra``, every problem found and flattened to a
 diagnostic with its JSON pointer), and writes the journal's records and the webhook classes
-back as plain JSON-ready data (times in ISO 8601, ``Z`` for UTC; bytes in base64).
+back as plain JSON-ready data (times in ISO 8601, a webhook's with ``Z`` for UTC as MiniVoice
+writes them; bytes in base64).
 
 The core never uses it: building, serialising, validating and parsing a flow do not import
 cattrs. It is made on first use, by whatever needs it first.
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
+import attrs
 import cattrs
 from cattrs.cols import is_mapping, mapping_structure_factory
 from cattrs.errors import ClassValidationError, IterableValidationError
@@ -40,11 +42,13 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(str, _string)
     converter.register_structure_hook_func(lambda t: t == webhooks.NonEmptyStr, _non_empty_string)
     converter.register_structure_hook(datetime, _timestamp)
-    converter.register_unstructure_hook(datetime, timestamp_text)
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
     converter.register_unstructure_hook(bytes, lambda raw: base64.b64encode(raw).decode())
     converter.register_structure_hook_factory(is_mapping, _mappings)
+    converter.register_unstructure_hook_factory(_has_wire_names, _with_wire_names)
     _register_object(converter, webhooks.Call, from_="from")
-    _register_object(converter, webhooks.Webhook)
+    # A webhook writes its time as MiniVoice does, with Z for UTC.
+    _register_object(converter, webhooks.Webhook, created_at=override(unstruct_hook=timestamp_text))
     _register_object(converter, webhooks.FlowRequest)
     return converter
 
@@ -192,10 +196,26 @@ def _mappings(kind: Any, converter: cattrs.Converter) -> Callable[[object, objec
     return structure
 
 
-def _register_object(converter: cattrs.Converter, cls: type[Any], **renames: str) -> None:
-    """Hooks for a payload class: wire names, unknown keys kept in ``extra``, a clear error
-    when the value is not an object at all."""
-    overrides = {name: override(rename=wire) for name, wire in renames.items()}
+def _has_wire_names(cls: Any) -> bool:
+    """An attrs class with a field named for a Python keyword (``from_``)."""
+    return attrs.has(cls) and any(a.name.endswith("_") for a in attrs.fields(cls))
+
+
+def _with_wire_names(cls: Any, converter: cattrs.Converter) -> Callable[[Any], dict[str, Any]]:
+    """Unstructure with each such field under its wire name (``from``)."""
+    renames = {
+        a.name: override(rename=a.name[:-1]) for a in attrs.fields(cls) if a.name.endswith("_")
+    }
+    return make_dict_unstructure_fn(cls, converter, **renames)  # type: ignore[arg-type]
+
+
+def _register_object(converter: cattrs.Converter, cls: type[Any], **renames: Any) -> None:
+    """Hooks for a payload class: wire names (or other overrides), unknown keys kept in
+    ``extra``, a clear error when the value is not an object at all."""
+    overrides = {
+        name: override(rename=wire) if isinstance(wire, str) else wire
+        for name, wire in renames.items()
+    }
     structure_fields = make_dict_structure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
     unstructure_fields = make_dict_unstructure_fn(
         cls,
@@ -203,7 +223,11 @@ def _register_object(converter: cattrs.Converter, cls: type[Any], **renames: str
         extra=override(omit=True),
         **overrides,  # type: ignore[arg-type]
     )
-    known = frozenset(renames.get(a.name, a.name) for a in cls.__attrs_attrs__ if a.name != "extra")
+    known = frozenset(
+        (overrides[a.name].rename or a.name) if a.name in overrides else a.name
+        for a in cls.__attrs_attrs__
+        if a.name != "extra"
+    )
 
     def structure(value: object, _: object) -> Any:
         if not isinstance(value, Mapping):
