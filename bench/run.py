@@ -6,13 +6,14 @@
 
 Every figure is a median over repeats that are interleaved across the cases, and is reported
 as a ratio to a baseline measured in the same run, because absolute times on a shared,
-noisy machine mean little. Peers (twilio, plivo, vonage-voice, jsonschema, fastjsonschema)
-are measured when installed: ``pip install -e '.[bench]'``.
+noisy machine mean little. Peers (twilio, plivo, vonage-voice, pydantic, msgspec, jsonschema,
+fastjsonschema) are measured when installed: ``pip install -e '.[bench]'``.
 
 The call journal's throughput (SQLite and PostgreSQL, 1 to 8 writer processes) is measured
 apart, by ``python bench/journal.py``, which writes its own section of ``bench/results.md``.
 
-Writes a Markdown table to stdout and the figures as JSON (``--json``, default
+Writes a Markdown table to stdout (``--write`` also puts it at the top of
+``bench/results.md``, keeping the other sections) and the figures as JSON (``--json``, default
 ``bench/results.json`` for a full run, ``bench/results-quick.json`` for a quick one).
 """
 
@@ -818,6 +819,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats")
     parser.add_argument("--json", type=Path, help="where to write the figures as JSON")
     parser.add_argument(
+        "--write", action="store_true", help="put the table at the top of bench/results.md"
+    )
+    parser.add_argument(
         "--only",
         choices=("build", "validate", "growth", "figures"),
         action="append",
@@ -852,7 +856,13 @@ def main(argv: list[str] | None = None) -> int:
         figures += import_figures(args.quick)
         figures += first_call_figures(args.quick)
     info = machine()
-    print(report(cases, figures, info, args.quick))
+    table = report(cases, figures, info, args.quick)
+    print(table)
+    if args.write:
+        results = ROOT / "bench" / "results.md"
+        old = results.read_text() if results.exists() else ""
+        others = old[old.index("\n## ", 1) :] if "\n## " in old[1:] else ""
+        results.write_text(table + "\n" + others)
 
     out = args.json or ROOT / "bench" / ("results-quick.json" if args.quick else "results.json")
     out.write_text(
