@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from minivoice_flow import _json
-from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND
+from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND, Action
 from minivoice_flow._codes import diagnostic
 from minivoice_flow._diagnostics import Diagnostic, FlowValidationError, Report, report_of
 from minivoice_flow._fields import describe
@@ -42,6 +42,11 @@ def validate(payload: object, *, direction: Direction | None = None) -> Report:
     """
     if direction is not None:
         check_head("validate()", None, direction)
+    if type(payload) is str and len(payload) <= _SURELY_SMALL:  # the usual case, in short
+        proved = _proved(payload, direction)
+        if proved is not None:
+            return report_of(proved[0])
+        return report_of(_diagnose(payload, direction, proof_tried=True)[0])
     return report_of(_diagnose(payload, direction)[0])
 
 
@@ -90,10 +95,12 @@ def parse(
             ((kind, fields),) = item.items()
             actions.append(CATALOGUE_BY_KIND[kind].type(**fields))
         return flow.then(actions)
-    return flow._with_actions(_fast().to_actions(*data))
+    return flow._with_actions(_to_actions(*data))
 
 
-def _diagnose(payload: object, direction: Direction | None) -> tuple[list[Diagnostic], Any]:
+def _diagnose(
+    payload: object, direction: Direction | None, *, proof_tried: bool = False
+) -> tuple[list[Diagnostic], Any]:
     """All diagnostics of a payload, in document order, and what was read: the decoded data
     (a dict), the items and kinds of a payload the Structs proved valid, or None."""
     found: list[Diagnostic] = []
@@ -107,7 +114,7 @@ def _diagnose(payload: object, direction: Direction | None) -> tuple[list[Diagno
     else:
         text = None
     if text is not None:
-        proved = _proved(text, direction)
+        proved = None if proof_tried else _proved(text, direction)
         if proved is not None:
             return proved
         fast = _fast()
@@ -143,14 +150,16 @@ def _fast() -> Any:
 
 
 def _load_fast_path(text: str) -> Decoded | None:
-    global _decode_valid, _given_in_item
+    global _decode_valid, _given_in_item, _to_actions
     _decode_valid = _fast().decode_valid
     _given_in_item = _fast().given
+    _to_actions = _fast().to_actions
     return _decode_valid(text)
 
 
 _decode_valid: Callable[[str], Decoded | None] = _load_fast_path
 _given_in_item: Callable[[Any, str], object]
+_to_actions: Callable[[list[Any], tuple[str, ...]], tuple[Action, ...]]
 
 
 def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:

@@ -127,10 +127,10 @@ def decode_valid(text: str) -> tuple[list[Any], tuple[str, ...], str] | None:
 
 def kinds_by_text(compact: str, items: list[Any]) -> tuple[str, ...] | None:
     """The kind of each item, if each holds exactly one action, read from ``compact``."""
-    kinds = tuple(_KINDS(compact))
-    # Each action's fields open with '":{'. As many first actions, actions and items: then
-    # every item holds exactly one.
-    return kinds if len(kinds) == len(items) == compact.count('":{') else None
+    kinds = _KINDS(compact)
+    # A first action for every item, and no item going on after its first action's fields
+    # ('},"'): then every item holds exactly one.
+    return tuple(kinds) if len(kinds) == len(items) and '},"' not in compact else None
 
 
 def kinds_by_structs(items: list[Any]) -> tuple[str, ...] | None:
@@ -178,23 +178,33 @@ def given(item: Any, name: str) -> object:
 
 def to_actions(items: list[Any], kinds: tuple[str, ...]) -> tuple[Action, ...]:
     """The action IR of items proved valid: the values are known good, so no check runs."""
-    return tuple(_BUILD[type(action)](action) for action in map(getattr, items, kinds))
+    return tuple(map(_build, items, kinds))
+
+
+def _build(item: Any, kind: str) -> Action:
+    return _BUILD[kind](getattr(item, kind))
 
 
 def _builder(info: ActionInfo) -> Callable[[Any], Action]:
-    cls = info.type
-    new = object.__new__
-    # Each field's slot, filled through its descriptor as attrs' own __init__ fills a frozen
-    # instance; the Struct's fields come in the same order.
-    setters = tuple(vars(cls)[field.name].__set__ for field in info.fields)
-
-    def build(struct: Any) -> Action:
-        action: Action = new(cls)
-        for set_field, value in zip(setters, astuple(struct), strict=True):
-            set_field(action, None if value is UNSET else value)
-        return action
-
+    """A function from an action's Struct to its IR object, written as source: each slot
+    filled through its descriptor, as attrs' own __init__ fills a frozen instance (unset
+    fields are None there, UNSET here)."""
+    names: dict[str, Any] = {"_new": object.__new__, "_cls": info.type, "_UNSET": UNSET}
+    lines = ["def build(struct):"]
+    if info.fields:
+        lines.append(f"    {', '.join(f.name for f in info.fields)}, = _astuple(struct)")
+        names["_astuple"] = astuple
+    lines.append("    action = _new(_cls)")
+    for field in info.fields:
+        names[f"_set_{field.name}"] = getattr(info.type, field.name).__set__
+        value = (
+            field.name if field.required else f"None if {field.name} is _UNSET else {field.name}"
+        )
+        lines.append(f"    _set_{field.name}(action, {value})")
+    lines.append("    return action")
+    exec(compile("\n".join(lines), f"<build {info.kind}>", "exec"), names)  # our own source
+    build: Callable[[Any], Action] = names["build"]
     return build
 
 
-_BUILD: Final = {struct: _builder(info) for struct, info in _BY_STRUCT.items()}
+_BUILD: Final = {info.kind: _builder(info) for info in _BY_STRUCT.values()}
