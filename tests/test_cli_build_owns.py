@@ -114,6 +114,9 @@ class TestOtherFilesAreNeverRemoved:
         assert run_cli("build", "flows", "--out", "out", cwd=tmp_path).code == 0
         (out / "goodbye.json").write_text("my own notes, saved over the built file\n")
         write_module(tmp_path / "flows", "menu", WITHOUT_GOODBYE)
+        check = run_cli("build", "flows", "--out", "out", "--check", cwd=tmp_path)
+        assert check.code == 1
+        assert f"{Path('out') / 'goodbye.json'}: to be kept (no flow produces it now" in check.out
         ran = run_cli("build", "flows", "--out", "out", cwd=tmp_path)
         assert ran.code == 0, ran
         assert (out / "goodbye.json").read_text() == "my own notes, saved over the built file\n"

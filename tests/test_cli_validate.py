@@ -11,6 +11,7 @@ import io
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -183,6 +184,39 @@ class TestUsage:
         assert ran.code == 2
         assert "error:" in ran.err
         assert ran.out == ""
+
+
+class TestInterrupted:
+    """Real command: Ctrl-C or SIGTERM while validate waits for its input ends with one line
+    and exit 130 or 143, no traceback."""
+
+    @pytest.mark.parametrize(
+        ("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"]
+    )
+    def test_while_waiting_on_a_named_pipe(
+        self, tmp_path: Path, sent: signal.Signals, code: int
+    ) -> None:
+        pipe = tmp_path / "payload.json"
+        os.mkfifo(pipe)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "minivoice_flow", "validate", str(pipe)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # Opening a pipe for writing returns once the reader has opened it: validate is
+            # now reading it, and waits for bytes that never come.
+            with open(pipe, "wb"):
+                process.send_signal(sent)
+                out, err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        assert process.returncode == code
+        assert err == f"minivoice-flow: interrupted by {sent.name}\n"
+        assert out == ""
 
 
 class TestDirection:

@@ -280,6 +280,8 @@ def _report_check(out: Path, planned: Plan, owners: Mapping[str, str]) -> int:
         say(f"{out / name}: left over (no flow of that name)")
     for item in planned.conflicts:
         say(str(Problem(str(out / item.name), _conflict_message(item, owners))))
+    for item in planned.kept:
+        say(f"{out / item.name}: to be kept (no flow produces it now, but {item.reason})")
     if not planned.manifest_current:
         state = "missing" if planned.manifest_current is None else "stale"
         say(f"{out / MANIFEST}: {state} (the list of files the build owns)")
