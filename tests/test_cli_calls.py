@@ -210,3 +210,64 @@ class TestErrors:
         )
         assert result.returncode == 1
         assert "Traceback" not in result.stderr and "no call journal" in result.stderr
+
+
+class TestShowSvg:
+    """``calls show --svg FILE`` draws the recorded call, the last known step marked."""
+
+    def test_draws_every_record_and_marks_the_last_step(
+        self, capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+    ) -> None:
+        """One row per record, the last response marked, the outcome in the heading."""
+        import xml.etree.ElementTree as ET
+
+        out = tmp_path / "call.svg"
+        code, text, err = run(capsys, "calls", "show", "call_2", "--db", db, "--svg", str(out))
+        assert code == 0 and f"wrote {out}" in err
+        assert "last step: agent" in text  # the text report is still printed
+        svg = ET.parse(out).getroot()
+        groups = [
+            g for g in svg.iter("{http://www.w3.org/2000/svg}g") if "record" in g.get("class", "")
+        ]
+        assert [g.get("class") for g in groups] == ["record response last-step", "record webhook"]
+        assert "destination busy during step 'agent'" in "".join(svg.itertext())
+
+    def test_unwritable_file_is_an_error(
+        self, capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+    ) -> None:
+        """A folder that does not exist is reported; nothing else is printed."""
+        target = tmp_path / "missing" / "call.svg"
+        code, text, err = run(capsys, "calls", "show", "call_1", "--db", db, "--svg", str(target))
+        assert code == 1 and text == ""
+        assert "cannot write" in err and "no such file or directory" in err
+
+    def test_hostile_journal_rows_are_escaped(self, tmp_path: Path) -> None:
+        """Call IDs, flow names, URLs, events and statuses from outside cannot inject."""
+        import xml.etree.ElementTree as ET
+
+        from minivoice_flow._draw.recorded import draw_recorded_call
+        from minivoice_flow.journal import LastStep, Outcome, Record
+
+        evil = "<script>alert(1)</script>\"'&]]>\x00\x1b[2J\ud800"
+        when = datetime(2026, 5, 29, 12, 0, 0, tzinfo=UTC)
+        records = (
+            Record(1, evil, "response", when, evil, evil, None, evil, "{}", None, evil),
+            Record(2, evil, "webhook", when, None, None, evil, evil, evil, None, None),
+            Record(
+                3,
+                evil,
+                "webhook",
+                when,
+                None,
+                None,
+                None,
+                None,
+                evil,
+                evil.encode("utf-8", "surrogatepass"),
+                evil,
+            ),
+        )
+        last = LastStep(evil, evil, Outcome.UNKNOWN, evil, when, 1)
+        svg = ET.fromstring(draw_recorded_call(records, last).encode("utf-8"))
+        assert not [e for e in svg.iter() if e.tag.endswith("script")]
+        assert "<script>" in "".join(svg.itertext())  # shown as text

@@ -59,6 +59,11 @@ class TestOnlyOurOwnFolder:
         (tmp_path / "pyproject.toml").write_text('[project]\nname = "someone-else"\n')
         (tmp_path / "docs").mkdir()
         (tmp_path / "docs" / "index.md").write_text("# Someone else's project\n")
+        # Its examples are not ours to import either.
+        (tmp_path / "examples" / "flows").mkdir(parents=True)
+        (tmp_path / "examples" / "flows" / "x.py").write_text(
+            "from pathlib import Path\nPath(__file__).with_name('imported').touch()\n"
+        )
         before = contents(tmp_path)
         assert main(["docs", "--root", str(tmp_path)]) == 1
         err = capsys.readouterr().err

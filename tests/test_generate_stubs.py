@@ -29,6 +29,7 @@ ALLOWLIST = ROOT / "stubs" / "stubtest-allowlist.txt"
 PUBLIC_MODULES = [
     "minivoice_flow",
     "minivoice_flow.fallback",
+    "minivoice_flow.graph",
     "minivoice_flow.journal",
     "minivoice_flow.testing",
     "minivoice_flow.testing.plugin",
@@ -117,7 +118,7 @@ class TestEveryPublicModule:
         modules = public_modules(minivoice_flow)
         assert [m.__name__ for m in modules] == PUBLIC_MODULES
         assert sorted(stub_files()) == sorted(stub_path(m) for m in modules)
-        assert stub_path(modules[3]) == "stubs/minivoice_flow/testing/__init__.pyi"
+        assert stub_path(modules[4]) == "stubs/minivoice_flow/testing/__init__.pyi"
 
     @pytest.mark.parametrize("module", public_modules(minivoice_flow), ids=lambda m: m.__name__)
     def test_stub_defines_exactly_the_public_names(self, module: types.ModuleType) -> None:
@@ -154,6 +155,7 @@ class TestEveryPublicModule:
 USER_CODE = """\
 from minivoice_flow import Flow, FlowError, parse
 from minivoice_flow.fallback import FlowSet, collect_with_retries, combine, serve
+from minivoice_flow.graph import FlowGraph, GraphEdge, flow_graph
 from minivoice_flow.journal import CallJournal, LastStep, Outcome
 from minivoice_flow.testing import (
     Caller, EndReason, SimulationResult, Simulator, TestIVR, Timing, assert_status, simulate
@@ -171,6 +173,9 @@ menu: FlowSet = collect_with_retries(
 both: FlowSet = combine(menu, serve(Flow("bye").hangup(), base_url="https://app.example.com"))
 first: Flow = both.next_flow("https://app.example.com/ivr/menu", {"menu": "1"})
 unserved: frozenset[str] = both.unserved()
+graph: FlowGraph = both.graph()
+edges: tuple[GraphEdge, ...] = flow_graph(both, Flow("x").hangup()).edges
+mermaid: str = graph.to_mermaid() + graph.to_svg(highlight=["menu"], ended_in="menu")
 
 journal = CallJournal(":memory:", create=True)
 journal.record_response("c1", first, url="https://app.example.com/answer")

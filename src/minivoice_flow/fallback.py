@@ -26,8 +26,10 @@ from attrs import field, frozen
 
 from minivoice_flow import Diagnostic, Flow, FlowError, FlowValidationError, Redirect, Transfer
 from minivoice_flow._fields import describe
+from minivoice_flow._graph import FlowGraph
 
 __all__ = [
+    "Choice",
     "FlowSet",
     "collect_with_retries",
     "combine",
@@ -47,6 +49,20 @@ _OnInput = Flow | Callable[[str], Flow]
 
 
 @frozen
+class Choice:
+    """One way a request to a URL of a flow set can go on.
+
+    ``when`` says what leads there: ``None`` for a URL that always serves the same flow (what
+    brought the call there decides), else ``"no input"``, ``"give up"``, ``"pressed 1"``,
+    ``"input"``, ``"busy"``, ``"no_answer"``, ``"failed"`` or ``"other status"``. ``flow`` is
+    None when a function picks the flow at request time and the set cannot tell which.
+    """
+
+    when: str | None
+    flow: Flow | None
+
+
+@frozen
 class _Serve:
     """Always the same flow."""
 
@@ -54,6 +70,9 @@ class _Serve:
 
     def decide(self, variables: Mapping[str, str], status: str | None) -> Flow:
         return self.flow
+
+    def choices(self) -> Iterator[Choice]:
+        yield Choice(None, self.flow)
 
 
 @frozen
@@ -64,11 +83,26 @@ class _AfterCollect:
     retry: Flow
     on_input: _OnInput
     accept: Callable[[str], bool] | None
+    #: The answers ``accept`` allows, when it is a set of them (for drawing the choices).
+    answers: frozenset[str] | None = None
+    #: True after the last attempt: no input means giving up.
+    last: bool = False
 
     def decide(self, variables: Mapping[str, str], status: str | None) -> Flow:
         value = variables.get(self.variable, "")
         if value == "" or (self.accept is not None and not self.accept(value)):
             return self.retry
+        return self._on(value)
+
+    def choices(self) -> Iterator[Choice]:
+        yield Choice("give up" if self.last else "no input", self.retry)
+        if self.answers is not None:
+            for answer in sorted(self.answers):
+                yield Choice(f"pressed {answer}", self._on(answer))
+        else:
+            yield Choice("input", self.on_input if isinstance(self.on_input, Flow) else None)
+
+    def _on(self, value: str) -> Flow:
         if isinstance(self.on_input, Flow):
             return self.on_input
         chosen: object = self.on_input(value)
@@ -87,6 +121,12 @@ class _AfterTransfer:
 
     def decide(self, variables: Mapping[str, str], status: str | None) -> Flow:
         return self.by_status.get(status or "", self.otherwise)
+
+    def choices(self) -> Iterator[Choice]:
+        for status in _TRANSFER_STATUSES:
+            yield Choice(status, self.by_status.get(status, self.otherwise))
+        if all(status in self.by_status for status in _TRANSFER_STATUSES):
+            yield Choice("other status", self.otherwise)
 
 
 _Route = _Serve | _AfterCollect | _AfterTransfer
@@ -118,6 +158,29 @@ class FlowSet:
             served = ", ".join(sorted(self._routes))
             raise LookupError(f"{url!r} is not served by this flow set; it serves: {served}")
         return route.decide(variables or {}, status)
+
+    def choices(self, url: str) -> tuple[Choice, ...]:
+        """Every way a request for ``url`` can go on, as far as this set knows, in order.
+
+        After a collect: no input (or give up, after the last attempt), then each answer of
+        an ``accept`` set (``on_input`` is called with it when it is a function), else one
+        ``"input"`` choice. At a transfer's fallback_url: each status. Raises
+        ``LookupError`` for a URL this set does not serve.
+        """
+        route = self._routes.get(url)
+        if route is None:
+            self.next_flow(url)  # raises the LookupError that names what is served
+        assert route is not None
+        return tuple(route.choices())
+
+    def graph(self) -> FlowGraph:
+        """The IVR as a graph: a node per flow and unserved URL, an edge per way on.
+
+        See ``minivoice_flow.graph``: ``to_mermaid()``, ``to_dot()`` and ``to_svg()``.
+        """
+        from minivoice_flow.graph import flow_graph
+
+        return flow_graph(self)
 
     def urls(self) -> frozenset[str]:
         """Every URL this set answers."""
@@ -206,9 +269,15 @@ def collect_with_retries(
     # After each attempt: the next attempt when nothing usable was entered, the final flow
     # after the last one.
     checker = _acceptor(accept)
+    answers = None if accept is None or callable(accept) else frozenset(accept)
     routes: dict[str, _Route] = {
         f"{base}/{ask.name}/input": _AfterCollect(
-            variable, retry, on_input if static_input is None else static_input, checker
+            variable,
+            retry,
+            on_input if static_input is None else static_input,
+            checker,
+            answers,
+            last=retry is final,
         )
         for ask, retry in zip(asks, [*asks[1:], final], strict=True)
     }

@@ -7,8 +7,16 @@ from typing import Any, ClassVar
 from attrs import Attribute
 
 from minivoice_flow import Flow
+from minivoice_flow.graph import FlowGraph
 
-__all__ = ["FlowSet", "collect_with_retries", "combine", "serve", "transfer_with_fallback"]
+__all__ = [
+    "Choice",
+    "FlowSet",
+    "collect_with_retries",
+    "combine",
+    "serve",
+    "transfer_with_fallback",
+]
 
 # Flow sets are made by the functions below: a set's routes are private objects, so the stub
 # has no constructor.
@@ -29,12 +37,25 @@ class FlowSet:
         variables: Mapping[str, str] | None = None,
         status: str | None = None,
     ) -> Flow: ...
+    def choices(self, url: str) -> tuple[Choice, ...]: ...
+    def graph(self) -> FlowGraph: ...
     def urls(self) -> frozenset[str]: ...
     def targets(self) -> frozenset[str]: ...
     def unserved(self) -> frozenset[str]: ...
     def flow(self, name: str) -> Flow: ...
     def __contains__(self, url: object) -> bool: ...
     def __minivoice_flows__(self) -> Iterator[Flow]: ...
+
+class Choice:
+    """One way a request to a URL of a flow set can go on."""
+
+    __attrs_attrs__: ClassVar[tuple[Attribute[Any], ...]]
+    __match_args__ = ("when", "flow")
+    @property
+    def when(self) -> str | None: ...
+    @property
+    def flow(self) -> Flow | None: ...
+    def __init__(self, when: str | None, flow: Flow | None) -> None: ...
 
 def collect_with_retries(
     name: str,

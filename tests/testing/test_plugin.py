@@ -149,3 +149,41 @@ def test_importing_the_library_does_not_load_the_simulator() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert output.stdout.strip() == "False"
+
+
+class TestPictures:
+    """A failed test's simulated calls are drawn as SVG files that its report names."""
+
+    def test_written_to_the_chosen_folder_and_named(self, user_project: pytest.Pytester) -> None:
+        """--minivoice-pictures DIR: one SVG per call of the failed test, none for the passed."""
+        result = user_project.runpytest_subprocess("--minivoice-pictures", "pics")
+        result.assert_outcomes(passed=1, failed=1)
+        files = sorted((user_project.path / "pics").iterdir())
+        assert [f.name.split("-")[0] for f in files] == ["test_pin.py_test_sends_at_once"]
+        assert files[0].name.endswith("-call1.svg")
+        result.stdout.fnmatch_lines(
+            ["*- minivoice-flow pictures -*", f"call 1 (call_123, completed): {files[0]}"]
+        )
+        import xml.etree.ElementTree as ET
+
+        svg = ET.parse(files[0]).getroot()
+        lost = [e for e in svg.iter() if e.get("class") == "tone lost"]
+        assert len(lost) == 5
+
+    def test_default_folder_is_under_pytests_temporary_directory(
+        self, user_project: pytest.Pytester
+    ) -> None:
+        """Without the option the pictures go to minivoice-pictures/ in pytest's basetemp."""
+        base = user_project.path / "base"
+        result = user_project.runpytest_subprocess("--basetemp", str(base))
+        result.assert_outcomes(passed=1, failed=1)
+        (picture,) = (base / "minivoice-pictures").iterdir()
+        result.stdout.fnmatch_lines([f"call 1 (call_123, completed): {picture}"])
+
+    def test_passing_tests_write_nothing(self, user_project: pytest.Pytester) -> None:
+        """Only failures are drawn."""
+        result = user_project.runpytest_subprocess(
+            "--minivoice-pictures", "pics", "-k", "waits_long_enough"
+        )
+        result.assert_outcomes(passed=1)
+        assert not (user_project.path / "pics").exists()

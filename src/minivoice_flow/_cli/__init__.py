@@ -34,6 +34,10 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
         "minivoice_flow._cli.docs",
         "regenerate the reference docs, JSON Schema and stubs (--check: only compare)",
     ),
+    "graph": (
+        "minivoice_flow._cli.graph",
+        "draw the IVR graph of flows and flow sets: Mermaid, Graphviz DOT or SVG",
+    ),
     "calls": (
         "minivoice_flow._cli.calls",
         "read a call journal: timelines, last steps and outcomes",

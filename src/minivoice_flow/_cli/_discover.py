@@ -80,6 +80,8 @@ class Discovery:
     modules: list[Loaded] = field(factory=list)
     flows: list[Found] = field(factory=list)
     problems: list[Problem] = field(factory=list)
+    #: The objects with ``__minivoice_flows__`` (flow sets, for one), in the order found.
+    bundles: list[object] = field(factory=list)
 
 
 def discover(targets: Sequence[str]) -> Discovery:
@@ -209,6 +211,8 @@ class _Loader:
                 self._collect_bundle(value, shown, binding)
 
     def _collect_bundle(self, bundle: object, shown: str, binding: str) -> None:
+        if not any(bundle is known for known in self.found.bundles):
+            self.found.bundles.append(bundle)
         call = f"{binding}.{BUNDLE_METHOD}()"
         try:
             items = list(getattr(bundle, BUNDLE_METHOD)())

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 import cattrs
@@ -23,6 +24,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "show", help="one call's timeline, last step and outcome", description=SHOW_HELP
     )
     show.add_argument("call_id", metavar="CALL_ID", help="the MiniVoice call ID")
+    show.add_argument(
+        "--svg",
+        type=Path,
+        metavar="FILE",
+        help="also draw the call (requests, flows returned, webhooks, last step) as SVG here",
+    )
     listing = actions.add_parser(
         "list", help="recent calls with their outcome", description=LIST_HELP
     )
@@ -70,6 +77,8 @@ def _show(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_INVALID
     timeline = journal.timeline(args.call_id)
+    if args.svg is not None and not _draw(args.svg, timeline, last):
+        return EXIT_INVALID
     if args.format == "json":
         _print_json({"last_step": last, "timeline": timeline}, out)
         return EXIT_OK
@@ -111,6 +120,24 @@ def _unattributed(journal: CallJournal, args: argparse.Namespace, out: TextIO) -
         print(f"every record in {journal.path} names its call", file=out)
     _print_records(records, out)
     return EXIT_OK
+
+
+def _draw(path: Path, timeline: tuple[Record, ...], last: LastStep) -> bool:
+    """Write the picture of a call to ``path`` (atomically); False, said why, when it cannot."""
+    from minivoice_flow._cli._report import os_reason
+    from minivoice_flow._draw.recorded import draw_recorded_call
+    from minivoice_flow._files import replace as replace_file
+
+    try:
+        replace_file(path, draw_recorded_call(timeline, last).encode("utf-8"))
+    except OSError as error:
+        print(
+            f"minivoice-flow calls: error: cannot write {path}: {os_reason(error)}",
+            file=sys.stderr,
+        )
+        return False
+    print(f"wrote {path}", file=sys.stderr)
+    return True
 
 
 _ACTIONS: dict[str, Callable[[CallJournal, argparse.Namespace, TextIO], int]] = {

@@ -13,8 +13,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 from minivoice_flow._cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from minivoice_flow._generate.flows import FlowSetPage
+
+#: Where the example flow sets are, under --root: one page per module.
+EXAMPLES: Final = "examples/flows"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -54,10 +61,21 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         print(f"minivoice-flow docs: --root {str(root)!r} is not a folder", file=sys.stderr)
         return EXIT_USAGE
+    if not args.check and not sync.holds_reference(root):
+        # Checked before the examples under --root are imported: another project's code is
+        # not run, let alone its folder written.
+        print(
+            f"minivoice-flow docs: error: {str(root)!r} does not hold minivoice-flow's generated "
+            "reference (no stamped docs/index.md) and is not the minivoice-flow project; "
+            "nothing was written. Run it in a minivoice-flow checkout, or give that folder "
+            "with --root",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     from minivoice_flow._generate.docs import GenerationError
 
     try:
-        files = sync.generate_all()
+        files = sync.generate_all(flow_sets=example_flow_sets(root))
     except GenerationError as error:  # a broken example or template: say which
         print(f"minivoice-flow docs: cannot generate: {error}", file=sys.stderr)
         return EXIT_INVALID
@@ -74,15 +92,6 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_INVALID
         print(f"{len(files)} generated files are up to date")
         return EXIT_OK
-    if not sync.holds_reference(root, files):
-        print(
-            f"minivoice-flow docs: error: {str(root)!r} does not hold minivoice-flow's generated "
-            "reference (no file in docs/ or stubs/ carries its stamp) and is not the "
-            "minivoice-flow project; nothing was written. Run it in a minivoice-flow checkout, "
-            "or give that folder with --root",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID
     try:
         changed = sync.write(root, files)
     except sync.NotOurs as error:
@@ -108,3 +117,37 @@ def run(args: argparse.Namespace) -> int:
         print(f"{verb} {item.path}")
     print(f"{len(files)} generated files, {len(changed)} changed")
     return EXIT_OK
+
+
+def example_flow_sets(root: Path) -> dict[str, FlowSetPage]:
+    """One flow set per module of ``examples/flows`` under ``root`` (none if it is missing).
+
+    Each holds the module's flow sets and named flows, found as ``build`` finds them.
+    """
+    from minivoice_flow import Flow
+    from minivoice_flow._cli._discover import discover
+    from minivoice_flow._generate.docs import GenerationError
+    from minivoice_flow._generate.flows import FlowSetPage
+    from minivoice_flow.fallback import FlowSet
+    from minivoice_flow.graph import flow_graph
+
+    folder = root / EXAMPLES
+    if not folder.is_dir():
+        return {}
+    found = discover([str(folder)])
+    if found.problems:
+        raise GenerationError("; ".join(str(problem) for problem in found.problems))
+    pages = {}
+    for loaded in found.modules:
+        if loaded.file is None:
+            continue
+        values = list(vars(loaded.module).values())
+        sets = [v for v in values if isinstance(v, FlowSet)]
+        flows = [v for v in values if isinstance(v, Flow) and v.name is not None]
+        if not sets and not flows:
+            continue
+        doc = (loaded.module.__doc__ or "").strip().split("\n\n")[0]
+        pages[loaded.file.stem] = FlowSetPage(
+            f"{EXAMPLES}/{loaded.file.name}", " ".join(doc.split()), flow_graph(*sets, *flows)
+        )
+    return dict(sorted(pages.items()))

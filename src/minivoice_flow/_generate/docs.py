@@ -60,9 +60,12 @@ class Example:
 
 
 def docs_files(
-    catalogue: Iterable[ActionInfo] = CATALOGUE, codes: Mapping[str, CodeInfo] = CODES
+    catalogue: Iterable[ActionInfo] = CATALOGUE,
+    codes: Mapping[str, CodeInfo] = CODES,
+    *,
+    flow_sets: Sequence[str] = (),
 ) -> dict[str, str]:
-    """``{path: text}`` of every generated Markdown page."""
+    """``{path: text}`` of every generated Markdown page (the index links ``flow_sets``)."""
     actions = tuple(catalogue)
     env = environment()
     rule_examples = {code: _rule_example(code) for code in examples.RULE_FLOWS}
@@ -77,7 +80,12 @@ def docs_files(
         examples={**rule_examples, **_payload_examples()},
     )
     files["docs/index.md"] = _render(
-        env, "index.md.j2", actions=actions, codes=_by_kind(codes), schema_path=SCHEMA_PATH
+        env,
+        "index.md.j2",
+        actions=actions,
+        codes=_by_kind(codes),
+        schema_path=SCHEMA_PATH,
+        flow_sets=flow_sets,
     )
     return files
 

@@ -27,6 +27,7 @@ from minivoice_flow._codes import CODES, CodeInfo
 from minivoice_flow._files import remove_leftovers, replace
 from minivoice_flow._generate import STAMP
 from minivoice_flow._generate.docs import docs_files
+from minivoice_flow._generate.flows import FlowSetPage, flow_files, pin_pictures
 from minivoice_flow._generate.schema import schema_files
 from minivoice_flow._generate.stubs import stub_files
 
@@ -36,6 +37,8 @@ GENERATED_FOLDERS: Final = ("docs", "stubs")
 _STAMP_WITHIN: Final = 200
 #: The distribution whose reference this is: its folder may be given one from scratch.
 _PROJECT: Final = "minivoice-flow"
+#: Generated files any folder holding the reference has.
+_ANCHORS: Final = ("docs/index.md", "stubs/minivoice_flow/__init__.pyi")
 
 Problem = Literal["stale", "missing", "no longer generated"]
 
@@ -57,11 +60,25 @@ class Drift:
 
 
 def generate_all(
-    catalogue: Iterable[ActionInfo] = CATALOGUE, codes: Mapping[str, CodeInfo] = CODES
+    catalogue: Iterable[ActionInfo] = CATALOGUE,
+    codes: Mapping[str, CodeInfo] = CODES,
+    *,
+    flow_sets: Mapping[str, FlowSetPage] | None = None,
 ) -> dict[str, str]:
-    """``{relative path: text}`` of every generated file, sorted by path."""
+    """``{relative path: text}`` of every generated file, sorted by path.
+
+    ``flow_sets`` are the example flow sets to draw a page for (``docs`` finds them in
+    ``examples/flows``); without them no flow pages are generated.
+    """
     actions = tuple(catalogue)
-    files = {**docs_files(actions, codes), **schema_files(actions, codes), **stub_files(actions)}
+    sets = flow_sets or {}
+    files = {
+        **docs_files(actions, codes, flow_sets=tuple(sets)),
+        **schema_files(actions, codes),
+        **stub_files(actions),
+        **flow_files(sets),
+        **pin_pictures(),
+    }
     return dict(sorted(files.items()))
 
 
@@ -115,10 +132,11 @@ def _someone_elses(path: Path) -> bool:
     return os.path.lexists(path) and not _is_generated(path)
 
 
-def holds_reference(root: Path, files: Mapping[str, str]) -> bool:
-    """Whether ``root`` is where this reference belongs: it already holds a generated file of
-    it, or it is the minivoice-flow project itself (its pyproject.toml names it)."""
-    if any(_is_generated(root / path) for path in files):
+def holds_reference(root: Path) -> bool:
+    """Whether ``root`` is where this reference belongs: it already holds the reference's
+    index or the package's stub, stamped, or it is the minivoice-flow project itself (its
+    pyproject.toml names it). Nothing under ``root`` is imported to find out."""
+    if any(_is_generated(root / path) for path in _ANCHORS):
         return True
     try:
         with (root / "pyproject.toml").open("rb") as handle:

@@ -181,6 +181,22 @@ class SimulationResult:
         """The call as lines of text, in time order: what a failing test prints."""
         return render_timeline(self)
 
+    def to_svg(self) -> str:
+        """The call as a picture (SVG): the caller's keys, each action as a bar, and each far
+        end's tones, heard or lost, against the moment it became ready to listen.
+
+        Hooks for tests and styling: tones are ``rect.tone.heard`` or ``rect.tone.lost``
+        with ``data-digit``; action bars are ``g.action`` with ``data-kind``; the moment a
+        far end starts listening is ``line.ready``.
+        """
+        from minivoice_flow._draw.timeline import draw_timeline
+
+        return draw_timeline(self)
+
+    def _repr_svg_(self) -> str:
+        """The picture, for notebooks."""
+        return self.to_svg()
+
     def __str__(self) -> str:
         return self.timeline()
 
