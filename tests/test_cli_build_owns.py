@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from minivoice_flow._cli._output import MANIFEST
+from minivoice_flow._cli._output import MANIFEST, Manifest
 from tests.cli import flow_files, run_cli, snapshot, write_module
 from tests.test_cli_build import GOOD, expected_files
 
@@ -87,6 +87,17 @@ class TestTheManifest:
         assert f"{Path('out') / MANIFEST}: missing" in ran.out
         assert run_cli("build", "flows", "--out", "out", cwd=tmp_path).code == 0
         assert run_cli("build", "flows", "--out", "out", "--check", cwd=tmp_path).code == 0
+
+    @pytest.mark.parametrize("replacing", [{}, {"b.json": sha256(b"old")}])
+    @pytest.mark.parametrize("count", [0, 1, 3])
+    def test_its_text_is_plain_indented_json(self, count: int, replacing: dict[str, str]) -> None:
+        """Written by hand for speed, it is byte for byte what ``json.dumps`` would give."""
+        files = {f"flow-{n}.json": sha256(bytes([n])) for n in reversed(range(count))}
+        written = Manifest(files, replacing).to_bytes()
+        document = json.loads(written)
+        assert written == (json.dumps(document, indent=2) + "\n").encode()
+        assert Manifest.from_bytes(written) == Manifest(files, replacing)
+        assert list(document["files"]) == sorted(files)
 
 
 class TestOtherFilesAreNeverRemoved:

@@ -126,6 +126,17 @@ def finish(process: subprocess.Popen[bytes], *, release: bool) -> tuple[int, str
     return process.returncode, out.decode(), err.decode()
 
 
+def stopped(
+    arguments: Sequence[str | Path], cwd: Path, sent: signal.Signals, *, release: bool
+) -> tuple[int, str, str]:
+    """Start a process, wait for its pause, send it ``sent`` (and let it go on, if
+    ``release``); its exit code and output."""
+    with started(arguments, cwd) as (process, ready):
+        wait_until_paused(process, ready)
+        process.send_signal(sent)
+        return finish(process, release=release)
+
+
 SIGNALS = [
     pytest.param(signal.SIGINT, 130, id="SIGINT"),
     pytest.param(signal.SIGTERM, 143, id="SIGTERM"),
@@ -151,10 +162,8 @@ class TestSignalWhileImporting:
         out = earlier_build_to_change(tmp_path)
         write_module(tmp_path / "flows", "waits", WAITS)
         before = snapshot(out)
-        with started(["-m", "minivoice_flow", *BUILD], tmp_path) as (process, ready):
-            wait_until_paused(process, ready)
-            process.send_signal(sent)
-            exit_code, printed, err = finish(process, release=False)
+        arguments = ["-m", "minivoice_flow", *BUILD]
+        exit_code, printed, err = stopped(arguments, tmp_path, sent, release=False)
         assert exit_code == code
         assert err.splitlines() == [
             f"minivoice-flow: interrupted by {sent.name}; nothing was written to out"
@@ -183,10 +192,7 @@ class TestSignalWhileWriting:
         add_decoys(out, tmp_path / "outside.txt")
         before = snapshot(out)
         arguments = [*PAUSED_BUILD, function, str(call), *BUILD]
-        with started(arguments, tmp_path) as (process, ready):
-            wait_until_paused(process, ready)
-            process.send_signal(sent)
-            exit_code, printed, err = finish(process, release=True)
+        exit_code, printed, err = stopped(arguments, tmp_path, sent, release=True)
         assert exit_code == code
         assert err.splitlines() == [
             f"minivoice-flow: interrupted by {sent.name}; every file in out is as it was "
@@ -201,10 +207,7 @@ class TestSignalWhileWriting:
     ) -> None:
         out = earlier_build_to_change(tmp_path)
         arguments = [*PAUSED_BUILD, function, str(call), *BUILD]
-        with started(arguments, tmp_path) as (process, ready):
-            wait_until_paused(process, ready)
-            process.send_signal(signal.SIGTERM)
-            exit_code, _, err = finish(process, release=True)
+        exit_code, _, err = stopped(arguments, tmp_path, signal.SIGTERM, release=True)
         assert exit_code == 143
         assert err.splitlines() == [
             "minivoice-flow: interrupted by SIGTERM; the build had finished: out is up to date"
@@ -225,10 +228,7 @@ class TestKilledBuild:
         outside = tmp_path / "outside.txt"
         add_decoys(out, outside)
         arguments = [*PAUSED_BUILD, function, str(call), *BUILD]
-        with started(arguments, tmp_path) as (process, ready):
-            wait_until_paused(process, ready)
-            process.kill()
-            assert process.wait(timeout=60) == -signal.SIGKILL
+        assert stopped(arguments, tmp_path, signal.SIGKILL, release=False)[0] == -signal.SIGKILL
         left = leftovers(out)
         ran = run_cli(*BUILD, cwd=tmp_path)
         assert ran.code == 0, ran

@@ -60,6 +60,8 @@ _DIGEST: Final = re.compile(r"sha256:[0-9a-f]{64}")
 _EARLIER_HIDDEN: Final = re.compile(r"\.(?P<target>.+)\.[0-9a-f]{16}\.(?:tmp|old)")
 _CHUNK: Final = 1 << 16
 _CHANGED: Final = "it was changed after the build wrote it"
+#: What ``_look`` says of a file that holds exactly the bytes wanted (never a digest).
+SAME: Final = "same"
 
 
 class ManifestError(Exception):
@@ -93,15 +95,17 @@ class Manifest:
         return {*self.files, *self.replacing}
 
     def to_bytes(self) -> bytes:
-        """The manifest's text: the same files give the same bytes."""
-        document: dict[str, Any] = {
-            "about": _ABOUT,
-            "format": _FORMAT,
-            "files": dict(sorted(self.files.items())),
-        }
+        """The manifest's text, one file to a line: the same files give the same bytes.
+
+        Exactly ``json.dumps(document, indent=2)``, written directly: that encoder is pure
+        Python once indenting, and names and digests never need escaping.
+        """
+        parts = [f'{{\n  "about": {json.dumps(_ABOUT)},\n  "format": {_FORMAT},\n']
+        parts.append(f'  "files": {_object(self.files)}')
         if self.replacing:
-            document["replacing"] = dict(sorted(self.replacing.items()))
-        return (json.dumps(document, indent=2) + "\n").encode("utf-8")
+            parts.append(f',\n  "replacing": {_object(self.replacing)}')
+        parts.append("\n}\n")
+        return "".join(parts).encode("utf-8")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
@@ -113,6 +117,14 @@ class Manifest:
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             raise ManifestError(f'it is not a build manifest of format {_FORMAT} ("format")')
         return cls(_entries(document, "files"), _entries(document, "replacing"))
+
+
+def _object(entries: Mapping[str, str]) -> str:
+    """Flow file names to digests as an indented JSON object (both need no escaping)."""
+    if not entries:
+        return "{}"
+    lines = ",\n".join(f'    "{name}": "{entries[name]}"' for name in sorted(entries))
+    return f"{{\n{lines}\n  }}"
 
 
 def _entries(document: dict[str, Any], key: str) -> dict[str, str]:
@@ -153,6 +165,8 @@ class Plan:
     #: The digest of each stale and left-over file as it is now.
     replaced: Mapping[str, str]
     manifest: Manifest
+    #: ``manifest.to_bytes()``, made once.
+    manifest_text: bytes
     #: The manifest on disk: None when there is none, else whether it is the one wanted.
     manifest_current: bool | None
 
@@ -179,12 +193,10 @@ def plan(out: Path, files: Mapping[str, bytes]) -> Plan:
         if name not in present:
             missing.append(name)
             continue
-        looked = _look(out / name, files[name])
-        if looked is None:
+        now = _look(out / name, files[name])
+        if now is None:
             conflicts.append(NotOwned(name, _not_a_file(out / name)))
-            continue
-        same, now = looked
-        if same:
+        elif now == SAME:
             unchanged.append(name)
         elif found is not None and found.owns(name, now):
             stale.append(name)
@@ -197,15 +209,16 @@ def plan(out: Path, files: Mapping[str, bytes]) -> Plan:
     for name in sorted(recorded - files.keys()):
         if name not in present:
             continue  # removed by someone else: nothing to do
-        looked = _look(out / name, None)
-        if looked is not None and found is not None and found.owns(name, looked[1]):
+        now = _look(out / name, None)
+        if now is not None and found is not None and found.owns(name, now):
             left_over.append(name)
-            replaced[name] = looked[1]
+            replaced[name] = now
         else:
-            reason = _not_a_file(out / name) if looked is None else _CHANGED
+            reason = _not_a_file(out / name) if now is None else _CHANGED
             kept.append(NotOwned(name, reason))
     untracked = () if found is not None else tuple(sorted(present - files.keys() - {MANIFEST}))
     manifest = Manifest({name: digest(content) for name, content in files.items()})
+    text = manifest.to_bytes()
     return Plan(
         missing=tuple(missing),
         stale=tuple(stale),
@@ -217,7 +230,8 @@ def plan(out: Path, files: Mapping[str, bytes]) -> Plan:
         leftovers=tuple(leftovers),
         replaced=replaced,
         manifest=manifest,
-        manifest_current=None if current_bytes is None else current_bytes == manifest.to_bytes(),
+        manifest_text=text,
+        manifest_current=None if current_bytes is None else current_bytes == text,
     )
 
 
@@ -258,38 +272,52 @@ def _load_manifest(out: Path, present: set[str]) -> tuple[Manifest | None, bytes
     return Manifest.from_bytes(looked), looked
 
 
-def _look(path: Path, wanted: bytes | None) -> tuple[bool, str] | None:
-    """Whether the regular file at ``path`` holds exactly ``wanted``, and its digest.
+def _look(path: Path, wanted: bytes | None) -> str | None:
+    """``SAME`` if the regular file at ``path`` holds exactly ``wanted``, else its digest.
 
     None when it is not a regular file: a link, a directory, a pipe (which is never opened
-    for reading, so it cannot block the build). Reads in chunks: a huge file costs no memory.
+    for reading, so it cannot block the build). A file of another size than ``wanted`` is
+    read in chunks, so a huge one costs no memory.
     """
-    descriptor = _open_regular(path)
-    if descriptor is None:
+    opened = _open_regular(path)
+    if opened is None:
         return None
-    hasher = hashlib.sha256()
-    same = wanted is not None
-    seen = 0
-    with os.fdopen(descriptor, "rb", buffering=0) as stream:
-        while chunk := stream.read(_CHUNK):
+    descriptor, size = opened
+    try:
+        if wanted is not None and size == len(wanted):
+            content = _read(descriptor, size)
+            return SAME if content == wanted else digest(content)
+        hasher = hashlib.sha256()
+        while chunk := os.read(descriptor, _CHUNK):
             hasher.update(chunk)
-            if same:
-                assert wanted is not None
-                same = chunk == wanted[seen : seen + len(chunk)]
-            seen += len(chunk)
-    return same and wanted is not None and seen == len(wanted), "sha256:" + hasher.hexdigest()
+        return "sha256:" + hasher.hexdigest()
+    finally:
+        os.close(descriptor)
 
 
 def _read_regular(path: Path) -> bytes | None:
-    descriptor = _open_regular(path)
-    if descriptor is None:
+    opened = _open_regular(path)
+    if opened is None:
         return None
-    with os.fdopen(descriptor, "rb") as stream:
-        return stream.read()
+    descriptor, size = opened
+    try:
+        return _read(descriptor, size)
+    finally:
+        os.close(descriptor)
 
 
-def _open_regular(path: Path) -> int | None:
-    """A descriptor open for reading on the regular file at ``path``; None for anything else."""
+def _read(descriptor: int, size: int) -> bytes:
+    """The ``size`` bytes of a regular file (fewer if it shrank meanwhile)."""
+    chunks = []
+    while size > 0 and (chunk := os.read(descriptor, size)):
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _open_regular(path: Path) -> tuple[int, int] | None:
+    """A descriptor open for reading on the regular file at ``path``, and the file's size;
+    None for anything else."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         descriptor = os.open(path, flags | getattr(os, "O_BINARY", 0))
@@ -297,8 +325,9 @@ def _open_regular(path: Path) -> int | None:
         if error.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):  # a link, a socket...
             return None
         raise
-    if stat.S_ISREG(os.fstat(descriptor).st_mode):
-        return descriptor
+    status = os.fstat(descriptor)
+    if stat.S_ISREG(status.st_mode):
+        return descriptor, status.st_size
     os.close(descriptor)
     return None
 
@@ -358,7 +387,7 @@ def apply(out: Path, files: Mapping[str, bytes], planned: Plan, checkpoint: Chec
     for name in planned.leftovers:
         (out / name).unlink(missing_ok=True)
     changed = {name: files[name] for name in (*planned.missing, *planned.stale)}
-    final = planned.manifest.to_bytes()
+    final = planned.manifest_text
     if changed or planned.left_over:
         interim = Manifest(planned.manifest.files, planned.replaced).to_bytes()
         _swap(out, changed, planned.left_over, interim, final, checkpoint)
