@@ -9,6 +9,9 @@ as a ratio to a baseline measured in the same run, because absolute times on a s
 noisy machine mean little. Peers (twilio, plivo, vonage-voice, jsonschema, fastjsonschema)
 are measured when installed: ``pip install -e '.[bench]'``.
 
+The call journal's throughput (SQLite and PostgreSQL, 1 to 8 writer processes) is measured
+apart, by ``python bench/journal.py``, which writes its own section of ``bench/results.md``.
+
 Writes a Markdown table to stdout and the figures as JSON (``--json``, default
 ``bench/results.json`` for a full run, ``bench/results-quick.json`` for a quick one).
 """

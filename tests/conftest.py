@@ -1,4 +1,5 @@
-"""Fixtures shared by the tests of the example web application, and the suite's CI policy."""
+"""Fixtures shared across the suite: the example web application, a journal on each store
+(SQLite, and PostgreSQL on a throwaway server), and the suite's CI policy."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from _pytest.reports import CollectReport, TestReport
 
 from minivoice_flow.journal import CallJournal
+from tests.postgres import Server, Unavailable
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -43,6 +45,50 @@ def served(webapp: ModuleType, journal: CallJournal) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Server]:
+    """A throwaway PostgreSQL server for the whole session, stopped and removed at the end;
+    skips (a failure under CI=true) with what to install when there is none."""
+    try:
+        server = Server.start_new()
+    except Unavailable as missing:
+        pytest.skip(str(missing))
+    try:
+        yield server
+    finally:
+        try:
+            server.stop("immediate")
+        finally:
+            server.remove()
+
+
+#: The stores every journal test runs on.
+STORES = ("sqlite", "postgres")
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    """The name of the store under test: each test using it runs once per store."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def journal_url(store: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a new, empty journal goes: a SQLite file, or a fresh PostgreSQL database."""
+    if store == "sqlite":
+        return str(tmp_path / "calls.db")
+    server: Server = request.getfixturevalue("postgres_server")
+    return server.database()
+
+
+@pytest.fixture
+def any_journal(journal_url: str) -> Iterator[CallJournal]:
+    """An open, empty journal on each store in turn."""
+    with CallJournal(journal_url) as opened:
+        yield opened
 
 
 def _under_ci() -> bool:

@@ -33,7 +33,12 @@ def optional(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
     return st.none() | strategy
 
 
-hosts = st.from_regex(r"[a-z0-9]([a-z0-9.-]{0,30}[a-z0-9])?(:[0-9]{1,5})?", fullmatch=True)
+hosts = st.builds(
+    lambda name, port: name if port is None else f"{name}:{port}",
+    st.from_regex(r"[a-z0-9]([a-z0-9.-]{0,30}[a-z0-9])?", fullmatch=True)
+    | st.sampled_from(["[::1]", "[2001:db8::7]", "127.0.0.1"]),
+    optional(st.integers(0, 65535)),
+)
 url_tails = st.text(alphabet=PRINTABLE_NO_SPACE, max_size=80).map(lambda t: "/" + t)
 urls = st.builds(
     lambda scheme, host, tail: f"{scheme}://{host}{tail}",

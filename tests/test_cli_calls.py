@@ -1,4 +1,7 @@
-"""``minivoice-flow calls``: a journal read from the command line, and clear errors."""
+"""``minivoice-flow calls``: a journal read from the command line, and clear errors.
+
+Tests taking ``db`` run once per store: a SQLite file, and a PostgreSQL URL.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from minivoice_flow import Flow
 from minivoice_flow._cli import main
 from minivoice_flow.journal import CallJournal
 from tests.journal_worker import webhook_for
+from tests.postgres import free_port
 
 MENU = (
     Flow("menu")
@@ -25,11 +29,10 @@ MENU = (
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    """A journal with two calls and one webhook that names no call."""
+def db(journal_url: str) -> str:
+    """A journal with two calls and one webhook that names no call, on each store."""
     moments = iter(datetime(2026, 5, 29, 12, 0, s, tzinfo=UTC) for s in range(60))
-    path = tmp_path / "calls.db"
-    with CallJournal(path, clock=lambda: next(moments)) as journal:
+    with CallJournal(journal_url, clock=lambda: next(moments)) as journal:
         journal.record_response(
             "call_1", MENU, url="https://app.example.com/ivr/menu", status="ringing"
         )
@@ -37,7 +40,7 @@ def db(tmp_path: Path) -> str:
         journal.record_response("call_2", Flow("agent").transfer("+15551230002"))
         journal.record_webhook(webhook_for("call_2", "busy"))
         journal.record_webhook(b"\xff not json")
-    return str(path)
+    return journal_url
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -55,17 +58,18 @@ class TestShow:
         code, out, err = run(capsys, "calls", "show", "call_1", "--db", db)
         assert (code, err) == (0, "")
         lines = out.splitlines()
-        assert lines[0] == "call call_1"
-        assert lines[1] == (
+        assert lines.pop(0) == "call call_1"
+        assert lines.pop(0) == "numbers:   from +15551230001 to +15551230002"
+        assert lines[0] == (
             "  #1  2026-05-29T12:00:00+00:00  response menu for "
             "https://app.example.com/ivr/menu (call status ringing)"
         )
-        assert lines[2] == f"      {MENU.to_json()}"
-        assert lines[3] == (
+        assert lines[1] == f"      {MENU.to_json()}"
+        assert lines[2] == (
             "  #2  2026-05-29T12:00:01+00:00  webhook call.completed (call status completed)"
         )
-        assert lines[4] == f"      {webhook_for('call_1')}"
-        assert lines[5:] == [
+        assert lines[3] == f"      {webhook_for('call_1')}"
+        assert lines[4:] == [
             "last step: menu",
             "outcome:   hung_up (call status completed): caller hung up during step 'menu'",
         ]
@@ -90,9 +94,11 @@ class TestList:
         code, out, _ = run(capsys, "calls", "list", "--db", db)
         assert code == 0
         assert out.splitlines() == [
-            "CALL ID  UPDATED                    LAST STEP  OUTCOME",
-            "call_2   2026-05-29T12:00:03+00:00  agent      destination busy during step 'agent'",
-            "call_1   2026-05-29T12:00:01+00:00  menu       caller hung up during step 'menu'",
+            "CALL ID  UPDATED                    FROM          LAST STEP  OUTCOME",
+            "call_2   2026-05-29T12:00:03+00:00  +15551230001  agent      "
+            "destination busy during step 'agent'",
+            "call_1   2026-05-29T12:00:01+00:00  +15551230001  menu       "
+            "caller hung up during step 'menu'",
             "",
             f"1 webhook(s) stored with no call ID: minivoice-flow calls unattributed --db {db}",
         ]
@@ -128,6 +134,11 @@ class TestJson:
             "status": "completed",
             "updated_at": "2026-05-29T12:00:01+00:00",
             "unreadable": 0,
+            "started_at": "2026-05-29T12:00:00+00:00",
+            "from": "+15551230001",
+            "to": "+15551230002",
+            "records": 2,
+            "last_record_id": 2,
             "description": "caller hung up during step 'menu'",
         }
         response, webhook = document["timeline"]
@@ -212,6 +223,149 @@ class TestErrors:
         assert "Traceback" not in result.stderr and "no call journal" in result.stderr
 
 
+HOSTILE_ID = "call_\x1b]0;pwned\x07"
+HOSTILE_STATUS = "completed\nforged: line"
+
+
+@pytest.fixture
+def hostile_db(journal_url: str) -> str:
+    """A journal whose webhooks carry terminal escapes and line breaks in every field."""
+    with CallJournal(journal_url) as journal:
+        journal.record_response(HOSTILE_ID, MENU, url="https://x.example/\x1b[2J")
+        journal.record_webhook(
+            webhook_for(HOSTILE_ID, HOSTILE_STATUS, event="call.\x9bcompleted", from_="+1\u202e5")
+        )
+        journal.record_webhook("\x1b[31mnot json\r\nforged: line")
+    return journal_url
+
+
+class TestUntrustedText:
+    """Values that came from webhooks reach the terminal escaped; JSON stays plain JSON."""
+
+    @pytest.mark.parametrize("argv", [["list"], ["show", HOSTILE_ID], ["unattributed"]], ids=str)
+    def test_no_control_character_reaches_the_terminal(
+        self, capsys: pytest.CaptureFixture[str], hostile_db: str, argv: list[str]
+    ) -> None:
+        """ESC, C1, BEL, bidi overrides and line breaks from input are shown escaped."""
+        code, out, err = run(capsys, "calls", *argv, "--db", hostile_db)
+        assert code == 0, err
+        assert not set(out) & {"\x1b", "\x07", "\x9b", "\r", "\u202e"}
+        assert "forged: line" not in [line.strip() for line in out.splitlines()]
+        assert not [line for line in out.splitlines() if line.startswith("forged")]
+
+    def test_escapes_are_visible(self, capsys: pytest.CaptureFixture[str], hostile_db: str) -> None:
+        """The escaped values can still be read: the call ID and the status."""
+        _, out, _ = run(capsys, "calls", "list", "--db", hostile_db)
+        assert "call_\\x1b]0;pwned\\x07" in out
+        _, out, _ = run(capsys, "calls", "show", HOSTILE_ID, "--db", hostile_db)
+        assert "completed\\x0aforged: line" in out and "+1\\u202e5" in out
+
+    def test_json_is_plain_json(self, capsys: pytest.CaptureFixture[str], hostile_db: str) -> None:
+        """--format json gives the values exactly, escaped only as JSON escapes them."""
+        _, out, _ = run(capsys, "calls", "show", HOSTILE_ID, "--db", hostile_db, "--format", "json")
+        document = json.loads(out)
+        assert document["last_step"]["call_id"] == HOSTILE_ID
+        assert document["timeline"][1]["status"] == HOSTILE_STATUS
+
+    def test_an_error_naming_input_is_escaped(
+        self, capsys: pytest.CaptureFixture[str], db: str
+    ) -> None:
+        """A call ID given on the command line is escaped in the error that names it."""
+        code, _, err = run(capsys, "calls", "show", "nope\x1b[2J", "--db", db)
+        assert code == 1 and "\x1b" not in err and "nope\\x1b[2J" in err
+
+
+class TestFilters:
+    """``calls list --outcome`` and ``--number`` narrow the list."""
+
+    def test_outcome(self, capsys: pytest.CaptureFixture[str], db: str) -> None:
+        """--outcome busy lists only the busy call."""
+        _, out, _ = run(capsys, "calls", "list", "--db", db, "--outcome", "busy")
+        assert [line.split()[0] for line in out.splitlines()[1:2]] == ["call_2"]
+        assert "call_1" not in out
+
+    def test_number(self, capsys: pytest.CaptureFixture[str], db: str) -> None:
+        """A number no call has lists nothing, and says the list was filtered."""
+        _, out, _ = run(capsys, "calls", "list", "--db", db, "--number", "+19995550000")
+        assert out.startswith("no matching calls recorded in ")
+
+
+class TestPrune:
+    """``calls prune --older-than AGE`` deletes whole calls and says how many."""
+
+    def test_prune(self, capsys: pytest.CaptureFixture[str], db: str) -> None:
+        """Everything in the fixture is old: two calls, four records, one unattributed."""
+        code, out, _ = run(capsys, "calls", "prune", "--older-than", "30d", "--db", db)
+        assert code == 0
+        assert out.startswith(
+            "pruned 2 call(s) (4 records) and 1 unattributed record(s) last written before "
+            "30 days, 0:00:00 ago from "
+        )
+        _, out, _ = run(capsys, "calls", "list", "--db", db, "--format", "json")
+        assert json.loads(out) == {"calls": [], "unattributed": 0}
+
+    def test_nothing_old_enough(self, capsys: pytest.CaptureFixture[str], db: str) -> None:
+        """An age reaching before the first record deletes nothing; JSON says so."""
+        code, out, _ = run(
+            capsys, "calls", "prune", "--older-than", "5200w", "--db", db, "--format", "json"
+        )
+        assert code == 0
+        assert json.loads(out) == {
+            "pruned": {"calls": 0, "records": 0, "unattributed": 0},
+            "older_than_seconds": 5200 * 7 * 86400.0,
+        }
+
+    @pytest.mark.parametrize("age", ["30", "0d", "-1d", "30 days", "1y", ""])
+    def test_bad_age(self, capsys: pytest.CaptureFixture[str], age: str) -> None:
+        """An age that is not a number and a unit is a usage error naming the option."""
+        with pytest.raises(SystemExit) as info:
+            main(["calls", "prune", f"--older-than={age}", "--db", "x.db"])
+        assert info.value.code == 2
+        assert "--older-than: must be a whole number above 0 and a unit" in capsys.readouterr().err
+
+
+class TestWhichJournal:
+    """``--db`` takes a path or a URL; without it, MINIVOICE_JOURNAL; else calls.db."""
+
+    def test_environment_variable(
+        self, capsys: pytest.CaptureFixture[str], db: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """MINIVOICE_JOURNAL names the journal when --db is absent."""
+        monkeypatch.setenv("MINIVOICE_JOURNAL", db)
+        code, out, _ = run(capsys, "calls", "show", "call_2")
+        assert code == 0 and out.startswith("call call_2\n")
+
+    def test_db_wins_over_the_environment(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        db: str,
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+    ) -> None:
+        """--db is used even when MINIVOICE_JOURNAL names another journal."""
+        monkeypatch.setenv("MINIVOICE_JOURNAL", str(tmp_path / "elsewhere.db"))
+        code, _, _ = run(capsys, "calls", "list", "--db", db)
+        assert code == 0
+
+    def test_default_file(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """With neither, calls.db in the current folder (never created)."""
+        monkeypatch.delenv("MINIVOICE_JOURNAL", raising=False)
+        monkeypatch.chdir(tmp_path)
+        code, _, err = run(capsys, "calls", "list")
+        assert code == 1 and "there is no call journal at calls.db" in err
+
+    def test_unreachable_server(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A PostgreSQL URL whose server is down: one line naming the server, exit 1."""
+        port = free_port()
+        url = f"postgresql://app:secret@127.0.0.1:{port}/calls"
+        code, out, err = run(capsys, "calls", "list", "--db", url)
+        assert (code, out) == (1, "")
+        assert f"PostgreSQL server at 127.0.0.1:{port}" in err and "secret" not in err
+        assert len(err.splitlines()) == 1
+
+
 class TestShowSvg:
     """``calls show --svg FILE`` draws the recorded call, the last known step marked."""
 
@@ -267,7 +421,7 @@ class TestShowSvg:
                 evil,
             ),
         )
-        last = LastStep(evil, evil, Outcome.UNKNOWN, evil, when, 1)
+        last = LastStep(evil, evil, Outcome.UNKNOWN, evil, when, 1, when, evil, evil, 3, 3)
         svg = ET.fromstring(draw_recorded_call(records, last).encode("utf-8"))
         assert not [e for e in svg.iter() if e.tag.endswith("script")]
         assert "<script>" in "".join(svg.itertext())  # shown as text

@@ -161,6 +161,30 @@ def test_a_url_s_length_limit_holds_on_the_fast_path(length: int, matched: bool)
     assert validate(text) == walk_only(text)
 
 
+@pytest.mark.parametrize(
+    ("url", "valid"),
+    [
+        ("https://user:pw@h.example:8443/a.wav", True),
+        ("http://[::1]:8000/a.wav", True),
+        ("https://h.example:/a.wav", True),
+        ("https://@", False),
+        ("https://:80/x", False),
+        ("http://user:pw@", False),
+        ("https:///x", False),
+        ("https://?q", False),
+        ("https://#f", False),
+        ("https://h.example:65536/", False),
+    ],
+)
+def test_the_fast_path_takes_urls_with_a_host_and_only_those(url: str, valid: bool) -> None:
+    """A URL with a host is proved valid by the match; one without goes to the walk."""
+    for data in ({"actions": [{"play": {"url": url}}]}, {"actions": [{"redirect": {"url": url}}]}):
+        for text in (compact(data), spaced(data)):
+            assert _compact.matches(text) is valid
+            assert validate(text) == walk_only(text)
+            assert validate(text).ok is valid
+
+
 def test_a_payload_over_the_action_limit_is_matched_and_left_to_the_rules() -> None:
     text = compact({"actions": [{"hangup": {}}] * 1_500})  # past the action limit, not the size
     assert _compact.matches(text)

@@ -30,6 +30,13 @@ def pin_set(**options: object) -> FlowSet:
     return collect_with_retries("pin", **arguments)  # type: ignore[arg-type]
 
 
+def repr_or_size(value: object) -> str:
+    """A test id; an int too long to print is named by its size."""
+    if isinstance(value, int) and value.bit_length() > 10_000:
+        return f"int of {value.bit_length()} bits"
+    return repr(value)
+
+
 def names(flow_set: FlowSet) -> list[str | None]:
     return [flow.name for flow in flow_set.flows]
 
@@ -148,10 +155,15 @@ class TestCollectWithRetries:
             (1.5, "invalid_type"),
             (True, "invalid_type"),
             ("2", "invalid_type"),
+            (11, "invalid_value"),
+            (10**18, "invalid_value"),
+            (10**5000, "invalid_value"),
         ],
+        ids=repr_or_size,
     )
     def test_bad_retries(self, retries: object, code: str) -> None:
-        with pytest.raises(FlowError, match="retries must be a whole number, 0 or more") as info:
+        """retries is a whole number from 0 to 10: a huge count is refused, not built."""
+        with pytest.raises(FlowError, match="retries must be a whole number from 0 to 10") as info:
             pin_set(retries=retries)
         assert info.value.code == code
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -191,6 +192,22 @@ class TestWire:
     def test_indent(self) -> None:
         text = Flow().hangup().to_json(indent=2)
         assert text == '{\n  "actions": [\n    {\n      "hangup": {}\n    }\n  ]\n}'
+
+    @pytest.mark.parametrize("indent", [-1, 17, 10**9, 2.5, "x", True, [2]], ids=repr)
+    def test_a_bad_indent_is_refused(self, indent: Any) -> None:
+        """indent is None or 0 to 16 spaces; anything else is a FlowError naming it."""
+        with pytest.raises(FlowError, match=r"to_json\(\) indent must be None \(compact\)"):
+            Flow().hangup().to_json(indent=indent)
+
+    @pytest.mark.parametrize("strict", ["no", "", 1, 0, None], ids=repr)
+    def test_strict_is_true_or_false(self, strict: Any) -> None:
+        """A strict that is not a bool is refused, not read as truthy or falsy."""
+        flow = Flow().transfer("+15551230002")
+        for call, name in ((flow.to_json, "to_json"), (flow.to_dict, "to_dict")):
+            with pytest.raises(FlowError, match=rf"{name}\(\) strict must be True or False"):
+                call(strict=strict)
+        with pytest.raises(FlowError, match=r"parse\(\) strict must be True or False"):
+            parse('{"actions":[{"hangup":{}}]}', strict=strict)
 
     def test_to_dict_is_a_fresh_copy(self) -> None:
         flow = Flow().send_digits("1")

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from minivoice_flow import Flow, FlowValidationError, SendDigits, parse, validate
+from minivoice_flow import Flow, FlowError, FlowValidationError, SendDigits, parse, validate
 
 GOOD = '{"actions":[{"send_digits":{"digits":"1234#"}}]}'
+RULE_CODES = {"transfer_without_fallback", "collect_without_prompt", "input_not_forwarded"}
 
 
 def where(payload: object, **kwargs: Any) -> list[tuple[str, str]]:
@@ -31,6 +32,28 @@ class TestInputs:
         flow = parse(GOOD, name="pin", direction="inbound")
         assert (flow.name, flow.direction) == ("pin", "inbound")
         assert where(GOOD, direction="inbound") == [("digits_to_caller", "/actions/0/send_digits")]
+
+    @pytest.mark.parametrize("direction", ["Inbound", "INBOUND", "in", "", 1, True, ["inbound"]])
+    @pytest.mark.parametrize("payload", [GOOD, "not json", b"\xff", {"actions": 5}])
+    def test_a_bad_direction_is_refused_by_validate_and_parse_alike(
+        self, direction: Any, payload: object
+    ) -> None:
+        """A bad direction argument is a FlowError naming it and the allowed values, whatever
+        the payload holds; it is never silently ignored."""
+        for call in (validate, parse):
+            with pytest.raises(FlowError) as info:
+                call(payload, direction=direction)
+            assert not isinstance(info.value, FlowValidationError)
+            message = str(info.value)
+            assert f"{call.__name__}() direction must be" in message
+            assert '"inbound", "outbound" or None' in message
+
+    @pytest.mark.parametrize("name", [1, b"pin", ["pin"]])
+    def test_a_bad_name_is_refused_by_parse_whatever_the_payload(self, name: Any) -> None:
+        """parse() checks its name argument before the payload, as it checks direction."""
+        for payload in (GOOD, "not json"):
+            with pytest.raises(FlowError, match=r"parse\(\) name must be a string or None"):
+                parse(payload, name=name)
 
     def test_whole_float_is_read_as_int(self) -> None:
         flow = parse('{"actions":[{"send_digits":{"digits":"1","pause_before_ms":2000.0}}]}')
@@ -84,6 +107,69 @@ class TestMalformedJson:
         text = '{"actions":[{"send_digits":{"digits":"1","pause_before_ms":' + "9" * 5000 + "}}]}"
         assert where(text) == [("out_of_range", "/actions/0/send_digits/pause_before_ms")]
 
+    @pytest.mark.parametrize(
+        "huge", [10**5000, -(10**5000), 10**4300 + 1], ids=["1e5000", "-1e5000", "1e4300+1"]
+    )
+    @pytest.mark.parametrize(
+        ("place", "expected"),
+        [
+            ("play.loop", [("out_of_range", "/actions/0/play/loop")]),
+            (
+                "send_digits.pause_before_ms",
+                [("out_of_range", "/actions/0/send_digits/pause_before_ms")],
+            ),
+            ("collect.max_digits", [("out_of_range", "/actions/0/collect/max_digits")]),
+            ("transfer.timeout_ms", [("out_of_range", "/actions/0/transfer/timeout_ms")]),
+            ("play.url", [("invalid_type", "/actions/0/play/url")]),
+            ("hangup.extra", [("unknown_field", "/actions/0/hangup/extra")]),
+        ],
+    )
+    def test_huge_integer_in_parsed_data_is_judged_where_it_stands(
+        self, huge: int, place: str, expected: list[tuple[str, str]]
+    ) -> None:
+        """An int too long for Python to print, anywhere in a parsed mapping, gets the
+        diagnostic its place calls for (never "circular reference")."""
+        kind, field = place.split(".")
+        fields: dict[str, Any] = {
+            "play": {"url": "https://a.example/x"},
+            "send_digits": {"digits": "1"},
+            "collect": {"variable": "pin"},
+            "transfer": {"to": "+15551230002", "fallback_url": "https://a.example/b"},
+            "hangup": {},
+        }[kind]
+        payload = {"actions": [{kind: {**fields, field: huge}}]}
+        found = [pair for pair in where(payload) if pair[0] not in RULE_CODES]
+        assert found == expected
+        assert not any("circular" in d.message for d in validate(payload).diagnostics)
+
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            {"actions": [10**5000]},
+            {"actions": [{10**5000: {}}]},
+            {"actions": [{"hangup": {10**5000: 1}}]},
+            {"actions": [{"hangup": {}}], 10**5000: 1},
+            {"actions": [{"hangup": {"x": [1, (2, 10**5000)]}}]},
+            10**5000,
+        ],
+        ids=["item", "action-key", "field-key", "top-key", "in-a-tuple", "payload"],
+    )
+    def test_huge_integer_anywhere_is_reported_not_raised(self, payload: Any) -> None:
+        """validate() and parse() report a huge int as a key, item or value, never raise."""
+        report = validate(payload)
+        assert not report.ok
+        assert "malformed_json" not in report.codes
+        assert not any("circular" in d.message for d in report.diagnostics)
+        with pytest.raises(FlowValidationError):
+            parse(payload)
+
+    def test_a_cycle_next_to_a_huge_integer_is_still_a_cycle(self) -> None:
+        """The huge-integer path keeps telling a circular reference apart."""
+        loop: list[Any] = [10**5000]
+        loop.append(loop)
+        (diagnostic,) = validate({"actions": loop}).diagnostics
+        assert diagnostic.code == "malformed_payload" and "circular" in diagnostic.message
+
     def test_non_finite_number_in_parsed_data(self) -> None:
         payload = {"actions": [{"play": {"url": "https://a.example/x", "loop": float("nan")}}]}
         assert where(payload) == [("invalid_type", "/actions/0/play/loop")]
@@ -115,6 +201,24 @@ class TestSize:
     def test_parsed_object_is_measured_as_compact_json(self) -> None:
         big = {"actions": [{"play": {"url": "https://a.example/" + "x" * 70_000}}]}
         assert where(big) == [("payload_too_large", "")]
+
+    @pytest.mark.parametrize("sign", [1, -1])
+    @pytest.mark.parametrize("over", [0, 1])
+    def test_a_huge_integer_counts_its_digits(self, sign: int, over: int) -> None:
+        """A parsed int too long to print is measured as its JSON digits, to the byte."""
+        huge = sign * 10**5000
+        head = '{"actions":[{"hangup":{}}],"pad":"'
+        tail = '","n":' + ("-" if sign < 0 else "") + "1" + "0" * 5000 + "}"
+        pad = "x" * (64 * 1024 + over - len(head) - len(tail))
+        assert len(head + pad + tail) == 64 * 1024 + over
+        payload = {"actions": [{"hangup": {}}], "pad": pad, "n": huge}
+        assert (where(payload) == [("payload_too_large", "")]) is bool(over)
+        assert validate(payload).codes == validate(head + pad + tail).codes
+
+    def test_an_integer_longer_than_the_limit_is_too_large(self) -> None:
+        """An int whose digits alone pass 64 KiB makes the payload too large."""
+        payload = {"actions": [{"play": {"url": "https://a.example/x", "loop": 10**70_000}}]}
+        assert where(payload) == [("payload_too_large", "")]
 
 
 class TestPayloadShape:

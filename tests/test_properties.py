@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from typing import Any
@@ -79,6 +80,34 @@ def _resolve(data: Any, pointer: str) -> Any:
 def test_validate_never_raises_on_json_like_data(data: Any) -> None:
     assert_sound(validate(data), data)
     assert_sound(validate(data, direction="inbound"), data)
+
+
+# Built from their exponents: hypothesis cannot print such integers (nor can Python).
+HUGE_INTEGERS = st.builds(
+    lambda exponent, sign: sign * 10**exponent,
+    st.sampled_from([4300, 5000, 70_000]),
+    st.sampled_from([1, -1]),
+)
+json_values_with_huge_integers: st.SearchStrategy[Any] = st.recursive(
+    json_values | HUGE_INTEGERS,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=8) | HUGE_INTEGERS, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(
+    st.builds(lambda actions: {"actions": actions}, st.lists(json_values_with_huge_integers))
+    | json_values_with_huge_integers
+)
+def test_validate_never_raises_on_data_with_huge_integers(data: Any) -> None:
+    """Ints too long for Python to print, as keys or values anywhere, are reported in place."""
+    report = validate(data)
+    assert not any("circular" in d.message for d in report.diagnostics)
+    with contextlib.suppress(FlowValidationError):
+        parse(data)
 
 
 @given(near_payloads())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from minivoice_flow import Direction, Flow, FlowValidationError, validate
@@ -138,6 +140,16 @@ class TestTransferWithoutFallback:
     def test_quiet_with_fallback_url(self) -> None:
         assert found(Flow().transfer(PBX, fallback_url=BUSY)) == []
 
+    @pytest.mark.parametrize("bad", [None, 5, "", "ftp://x", [], {}], ids=repr)
+    def test_a_bad_fallback_url_counts_as_set(self, bad: object) -> None:
+        """A fallback_url given with a bad value (null too) is its own error, not also unset."""
+        payload = {"actions": [{"transfer": {"to": PBX, "fallback_url": bad}}]}
+        for given in (payload, json.dumps(payload), json.dumps(payload, indent=1).encode()):
+            report = validate(given)
+            assert len(report.errors) == 1
+            assert report.codes == (report.errors[0].code,)
+            assert report.errors[0].path == "/actions/0/transfer/fallback_url"
+
 
 class TestDigitsTooEarly:
     def test_fires_with_no_pause(self) -> None:
@@ -168,6 +180,29 @@ class TestDigitsTooEarly:
             ]
         }
         assert validate(payload).codes == ("invalid_type",)
+
+    @pytest.mark.parametrize("bad", [None, "2000", True, -1, 1.5, []], ids=repr)
+    def test_a_bad_pause_of_any_kind_counts_as_set(self, bad: object) -> None:
+        """A pause_before_ms given with any bad value, null included, silences the rule."""
+        payload = {
+            "actions": [
+                {"transfer": {"to": PBX, "fallback_url": BUSY}},
+                {"send_digits": {"digits": "1", "pause_before_ms": bad}},
+            ]
+        }
+        for given in (payload, json.dumps(payload)):
+            report = validate(given)
+            assert [d.path for d in report.diagnostics] == [
+                "/actions/1/send_digits/pause_before_ms"
+            ]
+
+    def test_a_bad_transfer_destination_is_shown_as_invalid(self) -> None:
+        """A rule message quoting a field given as null says it is invalid, not unset."""
+        payload = {"actions": [{"play": {"url": PROMPT}}, {"collect": {"variable": None}}]}
+        payload["actions"].append({"transfer": {"to": None, "fallback_url": BUSY}})
+        report = validate(payload)
+        [before] = [d for d in report.diagnostics if d.code == "transfer_before_decision"]
+        assert "(an invalid value)" in before.message
 
     def test_a_zero_float_pause_is_no_pause(self) -> None:
         text = (

@@ -27,8 +27,8 @@ from minivoice_flow._fields import (
 SPEC: Final = "minivoice_flow.spec"
 
 _URL_WORDS: Final = (
-    f"an absolute http or https URL with a host, in printable ASCII with no spaces, "
-    f"at most {L.MAX_URL_LENGTH} characters"
+    f"an absolute http or https URL with a host (and a port from 0 to 65535, if any), in "
+    f"printable ASCII with no spaces, at most {L.MAX_URL_LENGTH} characters"
 )
 
 

@@ -17,10 +17,31 @@ from attrs import field, frozen
 
 from minivoice_flow import _limits as L
 
-# An absolute http(s) URL with a host: printable ASCII only, so no white space or controls.
-# The host part stops at the first "/", "?" or "#". ("$" is written \x24: some JSON Schema
-# validators, fastjsonschema among them, rewrite every "$" when they translate a pattern.)
-URL_PATTERN: Final = r'[Hh][Tt][Tt][Pp][Ss]?://[!"\x24-.0->@-~]+(?:[/?#][!-~]*)?'
+# An absolute http(s) URL with a host (RFC 3986 authority: [userinfo@]host[:port]), in
+# printable ASCII only, so no white space or controls. The host is a registered name (letters,
+# digits, "-._~", the sub-delimiters and %XX escapes; never empty) or a bracketed IPv6 address;
+# the port, if given, is 0 to 65535 (":" alone is the default port). A "\\" or a second "@"
+# in the authority is refused: browsers and servers disagree on where such a host starts.
+# Written to match without backtracking in the usual case: the userinfo is optional and lazy
+# (a URL without one matches on the first try), and each run of characters is unambiguous
+# about where an escape starts. ("$" is written \x24: some JSON Schema validators,
+# fastjsonschema among them, rewrite every "$" when they translate a pattern.)
+_URL_ESCAPE: Final = r"%[0-9A-Fa-f]{2}"
+_URL_NAME_CHARACTERS: Final = r"[!\x24&-.0-9;=A-Z_a-z~]"
+_URL_USER_CHARACTERS: Final = r"[!\x24&-.0-;=A-Z_a-z~]"  # a name's, and ":"
+_URL_USERINFO: Final = f"(?:{_URL_USER_CHARACTERS}*(?:{_URL_ESCAPE}{_URL_USER_CHARACTERS}*)*@)??"
+_URL_NAME: Final = (
+    f"{_URL_NAME_CHARACTERS}+(?:{_URL_ESCAPE}{_URL_NAME_CHARACTERS}*)*"
+    f"|(?:{_URL_ESCAPE}{_URL_NAME_CHARACTERS}*)+"
+)
+_URL_IPV6: Final = r"\[(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]*\]"
+_URL_PORT: Final = (
+    r"(?::(?:[0-5]?[0-9]{1,4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])?)?"
+)
+URL_PATTERN: Final = (
+    f"[Hh][Tt][Tt][Pp][Ss]?://{_URL_USERINFO}(?:{_URL_NAME}|{_URL_IPV6}){_URL_PORT}"
+    r"(?:[/?#][!-~]*)?"
+)
 E164_PATTERN: Final = r"\+[1-9][0-9]{1,%d}" % (L.MAX_E164_DIGITS - 1)
 SIP_PATTERN: Final = r"sips?:[!-~]+"
 VARIABLE_PATTERN: Final = r"[a-z][a-z0-9_]{0,%d}" % (L.MAX_VARIABLE_LENGTH - 1)

@@ -92,13 +92,7 @@ class Flow:
     _json: str
 
     def __init__(self, name: str | None = None, *, direction: Direction | None = None) -> None:
-        if name is not None and not isinstance(name, str):
-            _fail("invalid_type", f"Flow name must be a string or None; got {describe(name)}")
-        if direction is not None and direction not in DIRECTIONS:
-            _fail(
-                "invalid_value",
-                f'Flow direction must be "inbound", "outbound" or None; got {describe(direction)}',
-            )
+        check_head("Flow", name, direction)
         _set_head(self, (name, direction))
         _set_actions(self, ())
 
@@ -161,6 +155,8 @@ class Flow:
 
     def to_dict(self, *, strict: bool = False) -> dict[str, Any]:
         """The answer_url payload as plain dicts and lists; raises if the flow is invalid."""
+        if strict is not False:
+            check_strict("to_dict()", strict)
         self._raise_unless_valid(strict)
         return _wire.payload_dict(self._actions)
 
@@ -170,6 +166,8 @@ class Flow:
         Raises ``FlowValidationError`` carrying every diagnostic when the flow has an error,
         or any diagnostic at all with ``strict=True``.
         """
+        if strict is not False:
+            check_strict("to_json()", strict)
         # check(), inlined: the JSON is only ever kept once the rules have run.
         report: Report | None = getattr(self, "_report", None)
         text: str | None = None
@@ -180,6 +178,12 @@ class Flow:
         if report.diagnostics and not report.passes(strict=strict):
             self._raise(report)
         if indent is not None:
+            if isinstance(indent, bool) or not isinstance(indent, int) or not 0 <= indent <= 16:
+                _fail(
+                    "invalid_value",
+                    "to_json() indent must be None (compact) or a whole number of spaces from 0 "
+                    f"to 16; got {describe(indent)}",
+                )
             return _wire.encode(_wire.payload_dict(self._actions), indent)
         if text is None:  # a Flow never changes, so its JSON can be kept
             text = _wire.payload_json(self._actions)
@@ -229,6 +233,27 @@ _set_head = _slot_setter("_head")
 _set_actions = _slot_setter("_actions")
 _set_report = _slot_setter("_report")
 _set_json = _slot_setter("_json")
+
+
+def check_head(where: str, name: object, direction: object) -> None:
+    """Raise FlowError for a flow name or direction that is not allowed.
+
+    ``where`` names the caller (``Flow``, ``parse()``...): ``parse`` and ``validate`` take the
+    same two arguments and refuse the same values, before they look at the payload.
+    """
+    if name is not None and not isinstance(name, str):
+        _fail("invalid_type", f"{where} name must be a string or None; got {describe(name)}")
+    if direction is not None and direction not in DIRECTIONS:
+        _fail(
+            "invalid_value",
+            f'{where} direction must be "inbound", "outbound" or None; got {describe(direction)}',
+        )
+
+
+def check_strict(where: str, strict: object) -> None:
+    """Raise FlowError unless ``strict`` is True or False (a truthy "no" must not pass)."""
+    if strict is not True and strict is not False:
+        _fail("invalid_type", f"{where} strict must be True or False; got {describe(strict)}")
 
 
 def _fail(code: str, message: str) -> NoReturn:

@@ -20,7 +20,7 @@ from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND
 from minivoice_flow._converter import structure_action
 from minivoice_flow._diagnostics import Diagnostic, FlowValidationError, Report, report_of
 from minivoice_flow._fields import describe
-from minivoice_flow._flow import Flow
+from minivoice_flow._flow import Flow, check_head, check_strict
 from minivoice_flow._limits import MAX_PAYLOAD_BYTES
 from minivoice_flow._rules import Direction, Steps, check_steps, document_order
 
@@ -31,8 +31,12 @@ _ACTION_NAMES: Final = ", ".join(CATALOGUE_BY_KIND)
 def validate(payload: object, *, direction: Direction | None = None) -> Report:
     """Check an answer_url payload (``bytes``, ``str`` or parsed JSON) and report everything.
 
-    Never raises for bad content. ``direction="inbound"`` enables the digits_to_caller rule.
+    Never raises for bad content. ``direction="inbound"`` enables the digits_to_caller rule;
+    a direction that is not ``"inbound"``, ``"outbound"`` or None is a ``FlowError``, as in
+    ``parse``.
     """
+    if direction is not None:
+        check_head("validate()", None, direction)
     diagnostics, _ = _diagnose(payload, direction)
     return report_of(diagnostics)
 
@@ -49,6 +53,9 @@ def parse(
     Raises ``FlowValidationError`` with every diagnostic if the payload has an error (or any
     diagnostic, with ``strict=True``). ``name`` and ``direction`` are not part of the JSON.
     """
+    check_head("parse()", name, direction)
+    if strict is not False:
+        check_strict("parse()", strict)
     diagnostics, data = _diagnose(payload, direction)
     report = report_of(diagnostics)
     if not report.passes(strict=strict):
@@ -231,17 +238,11 @@ def _decode_marking_repeats(text: str) -> Any:
 def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:
     """An already-parsed object: measure it as compact JSON, as MiniVoice would receive it."""
     try:
-        text = json.dumps(
-            payload,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            skipkeys=True,
-            default=lambda _: None,  # non-JSON values are reported where they stand
-        )
+        text = _compact_text(payload)
     except RecursionError:
         found.append(_malformed_payload("", "the object is nested too deeply to be JSON"))
         return _UNREADABLE
-    except ValueError:
+    except _Circular:
         found.append(_malformed_payload("", "the object contains a circular reference"))
         return _UNREADABLE
     size = _size_over_limit(text)
@@ -249,6 +250,89 @@ def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:
         found.append(_too_large(size, "bytes of compact JSON"))
         return _UNREADABLE
     return payload
+
+
+class _Circular(Exception):
+    """The object holds itself (internal: becomes malformed_payload)."""
+
+
+def _compact_text(payload: object) -> str:
+    """Compact JSON as long as ``payload``'s; raises ``_Circular`` if it holds itself.
+
+    json.dumps() raises ValueError for a cycle, and also for an integer with more digits than
+    Python will print (10**5000 is still JSON, and out of every range): the text is then made
+    from a copy with each such integer written as a string of the same length.
+    """
+    try:
+        return _dumps_compact(payload)
+    except ValueError:
+        return _dumps_compact(_with_long_integers_replaced(payload))
+
+
+def _dumps_compact(payload: object) -> str:
+    return json.dumps(
+        payload,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        skipkeys=True,
+        default=lambda _: None,  # non-JSON values are reported where they stand
+    )
+
+
+_LEAVE: Final = object()
+
+
+def _with_long_integers_replaced(payload: object) -> object:
+    """A copy of ``payload``'s arrays and objects in which each integer too long to print
+    is a string of zeros as long in JSON; raises ``_Circular`` if the payload holds itself."""
+    root: list[object] = [None]
+    on_path: set[int] = set()
+    # (value, the container its copy goes into, the slot there). Iterative, as the payload
+    # may be nested deeper than the recursion limit; _LEAVE marks the end of a container.
+    stack: list[tuple[object, Any, Any]] = [(payload, root, 0)]
+    while stack:
+        value, into, slot = stack.pop()
+        if value is _LEAVE:
+            on_path.discard(into)
+        elif isinstance(value, (dict, list, tuple)):
+            if id(value) in on_path:
+                raise _Circular
+            on_path.add(id(value))
+            stack.append((_LEAVE, id(value), None))
+            copy: Any
+            if isinstance(value, dict):
+                copy = {}
+                stack.extend((item, copy, _json_key(key)) for key, item in value.items())
+            else:
+                copy = [None] * len(value)
+                stack.extend((item, copy, index) for index, item in enumerate(value))
+            into[slot] = copy
+        else:
+            digits = _unprintable_digits(value)
+            into[slot] = value if digits is None else "0" * (digits - 2)  # +2 quotes
+    return root[0]
+
+
+def _json_key(key: object) -> object:
+    digits = _unprintable_digits(key)
+    return key if digits is None else "0" * digits
+
+
+def _unprintable_digits(value: object) -> int | None:
+    """For an int with more digits than Python will print: its length in JSON, else None."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    try:
+        int.__repr__(value)
+    except ValueError:
+        magnitude = abs(value)
+        # log10(2) per bit gives the count or one less; past the size limit, near enough.
+        digits = max(1, int(magnitude.bit_length() * 0.30102999566398120))
+        if digits <= MAX_PAYLOAD_BYTES:
+            while 10**digits <= magnitude:
+                digits += 1
+        return digits + (value < 0)
+    return None
 
 
 def _size_over_limit(text: str) -> int | None:
@@ -375,7 +459,7 @@ class _Walk:
             kinds.append(kind)
             given.append(fields)
         self.keys += keys
-        return Steps(kinds, given, dict.get, direction)
+        return Steps(kinds, given, _given, direction)
 
     def _not_an_action(self, index: int, item: Any) -> tuple[str | None, Mapping[str, Any]]:
         """An item of actions that is not a known action holding an object of fields."""
@@ -435,6 +519,30 @@ class _Walk:
             self.complete = False
 
 
+class _NullGiven:
+    """What the rules see for a field given as ``null``: a bad value, so the field is set."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "null"
+
+
+_NULL_GIVEN: Final = _NullGiven()
+
+
+def _given(fields: Mapping[str, Any], name: str) -> object:
+    """The value given for a field, for the rules: None only when the field is absent.
+
+    An optional field given with a bad value counts as set (an explicit ``null`` too), so a
+    rule about the field being left out does not fire on top of the field's own error.
+    """
+    value = fields.get(name)
+    if value is None and name in fields:
+        return _NULL_GIVEN
+    return value
+
+
 def _unknown_field(index: int, kind: str, key: object, specs: Mapping[str, object]) -> Diagnostic:
     names = ", ".join(specs) or "none"
     return Diagnostic.error(
@@ -449,7 +557,11 @@ def _unknown_field(index: int, kind: str, key: object, specs: Mapping[str, objec
 
 def _escape(key: object) -> str:
     """One JSON pointer token (RFC 6901)."""
-    return str(key).replace("~", "~0").replace("/", "~1")
+    try:
+        text = str(key)
+    except ValueError:  # an int key with more digits than Python will print
+        text = describe(key)
+    return text.replace("~", "~0").replace("/", "~1")
 
 
 def _suggest(word: object, choices: Mapping[str, object]) -> str:

@@ -43,6 +43,8 @@ _NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 T = TypeVar("T")
 
 _TRANSFER_STATUSES: Final = ("busy", "no_answer", "failed")
+#: The most attempts after the first a collect_with_retries makes (each is a flow of its own).
+_MAX_RETRIES: Final = 10
 
 #: What follows an input: a Flow, or a function of the digits that returns one.
 _OnInput = Flow | Callable[[str], Flow]
@@ -238,9 +240,10 @@ def collect_with_retries(
     """A collect that asks again when the caller presses nothing, then gives up safely.
 
     Flows: ``name`` (``prompt``, then the collect), ``name_retry_1`` .. ``name_retry_N``
-    (``reprompt``, default the prompt, then the collect again) and the ``give_up`` flow
-    (default: hang up; named ``name_give_up`` unless it has a name). ``prompt`` and
-    ``reprompt`` are an audio URL to play or a Flow of actions to run first.
+    (N is ``retries``, at most 10; each plays ``reprompt``, default the prompt, then
+    collects again) and the ``give_up`` flow (default: hang up; named ``name_give_up``
+    unless it has a name). ``prompt`` and ``reprompt`` are an audio URL to play or a Flow of
+    actions to run first.
 
     When the caller entered something (and ``accept``, a set of answers or a predicate,
     allows it), ``on_input`` gives the next flow: a Flow, or a function of the digits. An
@@ -250,8 +253,9 @@ def collect_with_retries(
     base = _base(base_url)
     variable = name if variable is None else variable
     wrong_type = isinstance(retries, bool) or not isinstance(retries, int)
-    if wrong_type or retries < 0:
-        message = f"retries must be a whole number, 0 or more; got {describe(retries)}"
+    if wrong_type or not 0 <= retries <= _MAX_RETRIES:
+        allowed = f"a whole number from 0 to {_MAX_RETRIES}"
+        message = f"retries must be {allowed}; got {describe(retries)}"
         _fail("invalid_type" if wrong_type else "invalid_value", message)
     final = _named(give_up if give_up is not None else Flow().hangup(), f"{name}_give_up")
     static_input = _named(on_input, f"{name}_done") if isinstance(on_input, Flow) else None

@@ -1,10 +1,14 @@
-"""The call journal: every response returned and webhook received, per call, in SQLite.
+"""The call journal: every response returned and webhook received, per call, in SQLite or
+PostgreSQL.
 
 ``CallJournal("calls.db")`` records, per MiniVoice call ID, each answer_url response the
-application returned (the flow's name and its JSON) and each webhook received (the text as it
-arrived, even when it cannot be read), and derives from them the last known step of the call
-and how it ended. Each write is its own committed transaction before the method returns, so
-several threads and processes of one web application can write at once and nothing is lost.
+application returned (the flow's name and its JSON) and each webhook received (exactly as it
+arrived, even when it cannot be read), and keeps for each call a summary: its first and last
+time, its numbers, the last known step and how it ended. ``CallJournal("postgresql://...")``
+does the same on a PostgreSQL server shared by an application's instances on many machines.
+Each write is its own committed transaction before the method returns, so threads and
+processes (and machines, on PostgreSQL) can write at once and nothing is lost or doubled: a
+webhook delivered twice with the same bytes is stored once.
 
 How the outcome is derived (``last_step``):
 
@@ -18,95 +22,56 @@ How the outcome is derived (``last_step``):
   (or was cut off) during that step;
 - no ending webhook yet: in progress.
 
-sqlite3 is imported here only: building and serving flows never loads it.
+sqlite3 is imported here only, and psycopg only when a PostgreSQL URL is opened: building and
+serving flows loads neither.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any, Final, Literal
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 from attrs import frozen
 
 from minivoice_flow import Flow, FlowError
-from minivoice_flow.webhooks import (
-    ENDED_STATUSES,
-    CallStatus,
-    Event,
-    Webhook,
-    WebhookError,
-    parse_webhook,
+from minivoice_flow._journal import (
+    MAX_NUMBER,
+    SCHEMA_VERSION,
+    CallQuery,
+    CallRow,
+    JournalError,
+    OpenStore,
+    Outcome,
+    RecordKind,
+    is_postgres,
 )
+from minivoice_flow._journal.entries import (
+    checked_call_id,
+    column_text,
+    response_entry,
+    storable,
+    webhook_entry,
+)
+from minivoice_flow._journal.sqlite import SQLiteStore
+from minivoice_flow.webhooks import Webhook, WebhookError
 
 __all__ = [
+    "ENVIRONMENT_VARIABLE",
     "SCHEMA_VERSION",
     "CallJournal",
     "JournalError",
     "LastStep",
     "Outcome",
+    "Pruned",
     "Received",
     "Record",
 ]
 
-#: The layout of the journal's tables, kept in the file as ``PRAGMA user_version``.
-SCHEMA_VERSION: Final = 1
-
-_SCHEMA: Final = (
-    """
-    CREATE TABLE records (
-        id INTEGER PRIMARY KEY,
-        call_id TEXT,
-        kind TEXT NOT NULL CHECK (kind IN ('response', 'webhook')),
-        received_at TEXT NOT NULL,
-        flow_name TEXT,
-        url TEXT,
-        event TEXT,
-        status TEXT,
-        body TEXT NOT NULL,
-        raw BLOB,
-        error TEXT
-    )
-    """,
-    "CREATE INDEX records_by_call ON records (call_id, id)",
-)
-#: The columns written by each insert, in ``Record``'s order after ``id``.
-_WRITTEN: Final = (
-    "call_id",
-    "kind",
-    "received_at",
-    "flow_name",
-    "url",
-    "event",
-    "status",
-    "body",
-    "raw",
-    "error",
-)
-_COLUMNS: Final = ", ".join(("id", *_WRITTEN))
-
-RecordKind = Literal["response", "webhook"]
-
-
-class JournalError(Exception):
-    """The journal's database cannot be opened, read or written."""
-
-
-class Outcome(StrEnum):
-    """How a call ended, as far as the journal can tell."""
-
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    HUNG_UP = "hung_up"
-    BUSY = "busy"
-    NO_ANSWER = "no_answer"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
+#: The environment variable ``minivoice-flow calls`` reads the journal's path or URL from.
+ENVIRONMENT_VARIABLE: Final = "MINIVOICE_JOURNAL"
 
 
 @frozen
@@ -125,9 +90,10 @@ class Record:
     event: str | None
     #: The call's status: from the webhook, or from the request a response answered.
     status: str | None
-    #: The JSON returned, or the webhook as received (invalid UTF-8 shown escaped).
+    #: The JSON returned, or the webhook as received (what text cannot hold shown escaped).
     body: str
-    #: The exact bytes received, kept only when they were not valid UTF-8.
+    #: The exact bytes received, kept when the text does not give them back: bytes that are
+    #: not UTF-8, text with a NUL or a lone surrogate (as UTF-8 with ``surrogatepass``).
     raw: bytes | None
     #: Why the webhook could not be read (or the flow could not be emitted); None when fine.
     error: str | None
@@ -140,16 +106,21 @@ class Record:
 
 @frozen
 class Received:
-    """What ``record_webhook`` did: the record stored, and the webhook or why it is unreadable."""
+    """What ``record_webhook`` did: the record stored, and the webhook or why it is unreadable.
+
+    ``repeat`` is True when the same bytes had been stored before (a platform's retry): then
+    nothing new was written and ``record`` is the record stored the first time.
+    """
 
     record: Record
     webhook: Webhook | None
     error: WebhookError | None
+    repeat: bool
 
 
 @frozen
 class LastStep:
-    """The last known step of a call and how it ended."""
+    """A call in brief: its last known step, how it ended, its numbers and times."""
 
     call_id: str
     #: The name of the last flow returned (its URL when it had no name), or None.
@@ -161,6 +132,15 @@ class LastStep:
     updated_at: datetime
     #: How many webhooks of this call could not be read.
     unreadable: int
+    #: When the first record of the call was written.
+    started_at: datetime
+    #: The calling and the called number, from the first webhook that could be read.
+    from_: str | None
+    to: str | None
+    #: How many records the call has.
+    records: int
+    #: The id of the call's latest record: pass it as ``recent(before=...)`` for the next page.
+    last_record_id: int
 
     def describe(self) -> str:
         """The outcome in words, for people: ``caller hung up during step 'pin'``."""
@@ -178,16 +158,31 @@ class LastStep:
         return words[self.outcome]
 
 
+@frozen
+class Pruned:
+    """What ``prune`` deleted: whole calls, their records, and unattributed records."""
+
+    calls: int
+    records: int
+    unattributed: int
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
 class CallJournal:
-    """A SQLite call journal: ``CallJournal("calls.db")``, or ``":memory:"`` for tests.
+    """A call journal: a SQLite file (``CallJournal("calls.db")``, or ``":memory:"`` for
+    tests), or a PostgreSQL database (``CallJournal("postgresql://user@host/dbname")``).
 
-    ``create=False`` refuses to make a new file (a missing file is a ``JournalError``).
+    ``create=False`` refuses to make a new journal (a missing one is a ``JournalError``).
     ``clock`` gives the time of each record (UTC now by default; a naive time counts as UTC).
-    Safe to share between threads; each process opens its own.
+    ``timeout`` is how long a write may wait for the database (SQLite's lock, a PostgreSQL
+    connection) before it fails with ``JournalError``. ``durable=False`` trades the last
+    moments of writes before a power cut or a server crash for speed (SQLite
+    ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``); the default never loses a
+    committed write. Safe to share between threads; a forked process opens its own
+    connections.
     """
 
     def __init__(
@@ -196,20 +191,26 @@ class CallJournal:
         *,
         create: bool = True,
         clock: Callable[[], datetime] = _utc_now,
-        timeout: float = 30.0,
+        timeout: float = 10.0,
+        durable: bool = True,
     ) -> None:
-        self.path = os.fspath(path)
-        self._memory = self.path == ":memory:"
-        if not create and not self._memory and not os.path.isfile(self.path):
-            raise JournalError(f"there is no call journal at {self.path}")
-        self._create = create
+        try:
+            location: str | bytes = os.fspath(path)
+        except TypeError:
+            location = b""
+        if not isinstance(location, str):
+            raise JournalError(f"path must be a file path or a URL as text; got {path!r}")
+        if location == "":
+            raise JournalError(
+                "path is empty: SQLite would keep the journal in a temporary file that is "
+                'deleted on close; give a file path, a postgresql:// URL, or ":memory:" for '
+                "a journal that is meant to vanish"
+            )
         self._clock = clock
-        self._timeout = timeout
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-        self._pid = 0
-        with self._lock:
-            self._connect()
+        kind: OpenStore = _postgres_store() if is_postgres(location) else SQLiteStore
+        self._store = kind(location, create=create, timeout=timeout, durable=durable)
+        #: Where the journal is: the file path, or the URL without its password.
+        self.path: str = self._store.location
 
     # Writing.
 
@@ -226,8 +227,12 @@ class CallJournal:
 
         ``url`` is the URL MiniVoice requested and ``status`` the call status its request
         carried (at a fallback_url it says why the transfer failed). A flow that cannot be
-        emitted is recorded with its error rather than lost.
+        emitted is recorded with its error rather than lost. No call ID (None or ``""``)
+        files the record as unattributed; a call ID the journal cannot file under (not text,
+        over 255 characters, a NUL or a lone surrogate) is a ``JournalError``.
         """
+        if call_id is not None and call_id != "":
+            call_id = checked_call_id(call_id)
         error = None
         if isinstance(flow, Flow):
             name = flow.name if name is None else name
@@ -238,77 +243,97 @@ class CallJournal:
                 error = str(problem)
         else:
             body = flow
-        text, raw = _storable(body)
-        return self._insert(
-            call_id=call_id or None,
-            kind="response",
-            flow_name=name,
+        text, raw = storable(body)
+        entry = response_entry(
+            call_id or None,
+            self._now(),
+            text,
+            raw,
+            name=name,
             url=url,
             status=status,
-            body=text,
-            raw=raw,
             error=error,
         )
+        row, _ = self._store.add(entry)
+        return Record(*row)
 
     def record_webhook(self, payload: bytes | str | Mapping[str, Any] | Webhook) -> Received:
-        """Store a webhook as received, then read it; never raises for bad content.
+        """Store a webhook exactly as received, then read it; never raises for bad content.
 
-        The text is stored even when it cannot be read (its call ID is then taken from it if
-        it can be found, else left empty); ``Received.error`` says what is wrong.
+        The payload is stored even when it cannot be read (its call ID is then taken from it
+        if one can be found, else it is filed as unattributed); ``Received.error`` says what
+        is wrong. The same bytes delivered again are not stored twice: ``Received.repeat``.
+        Only a database failure raises (``JournalError``).
         """
         if isinstance(payload, Webhook):
             payload = payload.to_json()
-        text, raw = _storable(payload)
-        try:
-            webhook: Webhook | None = parse_webhook(payload)
-            error = None
-        except WebhookError as problem:
-            webhook, error = None, problem
-        record = self._insert(
-            call_id=webhook.call.id if webhook is not None else _find_call_id(payload),
-            kind="webhook",
-            event=webhook.event if webhook is not None else None,
-            status=webhook.call.status if webhook is not None else None,
-            body=text,
-            raw=raw,
-            error=str(error) if error is not None else None,
-        )
-        return Received(record, webhook, error)
+        entry, webhook, error = webhook_entry(payload, self._now())
+        row, repeat = self._store.add(entry)
+        return Received(Record(*row), webhook, error, repeat)
 
     # Reading.
 
     def timeline(self, call_id: str) -> tuple[Record, ...]:
         """Every record of a call, in the order written."""
-        return self._select(
-            f"SELECT {_COLUMNS} FROM records WHERE call_id = ? ORDER BY id", (call_id,)
-        )
+        rows = self._store.timeline(checked_call_id(call_id))
+        return tuple(Record(*row) for row in rows)
 
     def last_step(self, call_id: str) -> LastStep | None:
         """The last known step of a call and how it ended; None if nothing was recorded."""
-        return _derive(call_id, self.timeline(call_id))
+        row = self._store.call(checked_call_id(call_id))
+        return None if row is None else _last_step(row)
 
-    def recent(self, limit: int = 20) -> tuple[LastStep, ...]:
-        """The most recently active calls, newest first, each with its last step."""
-        rows = self._query(
-            "SELECT call_id FROM records WHERE call_id IS NOT NULL "
-            "GROUP BY call_id ORDER BY MAX(id) DESC LIMIT ?",
-            (limit,),
-        )
-        found = (self.last_step(call_id) for (call_id,) in rows)
-        return tuple(step for step in found if step is not None)
+    def recent(
+        self,
+        limit: int = 20,
+        *,
+        before: int | None = None,
+        outcome: Outcome | str | None = None,
+        number: str | None = None,
+    ) -> tuple[LastStep, ...]:
+        """The most recently active calls, newest first, each with its last step.
 
-    def unattributed(self, limit: int | None = None) -> tuple[Record, ...]:
-        """Records with no call ID (webhooks too malformed to name their call), newest first."""
-        return self._select(
-            f"SELECT {_COLUMNS} FROM records WHERE call_id IS NULL ORDER BY id DESC LIMIT ?",
-            (-1 if limit is None else limit,),
-        )
+        A page at a time: ``before`` is the ``last_record_id`` of the last call of the
+        previous page. ``outcome`` keeps the calls that ended so; ``number`` the calls from
+        or to that number.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise JournalError(f"limit must be a whole number, 1 or more; got {limit!r}")
+        if outcome is not None:
+            try:
+                outcome = Outcome(outcome)
+            except ValueError:
+                allowed = ", ".join(o.value for o in Outcome)
+                raise JournalError(f"outcome must be one of {allowed}; got {outcome!r}") from None
+        if number is not None:
+            if not isinstance(number, str) or not 0 < len(number) <= MAX_NUMBER:
+                return ()  # no call has such a number
+            number = column_text(number)
+        query = CallQuery(limit=limit, before=before, outcome=outcome, number=number)
+        return tuple(_last_step(row) for row in self._store.calls(query))
+
+    def unattributed(
+        self, limit: int | None = None, *, before: int | None = None
+    ) -> tuple[Record, ...]:
+        """Records with no call ID (webhooks too malformed to name their call), newest first;
+        ``before`` is the id of the last record of the previous page."""
+        return tuple(Record(*row) for row in self._store.unattributed(limit, before))
+
+    def unattributed_count(self) -> int:
+        """How many records have no call ID."""
+        return self._store.unattributed_count()
+
+    # Retention.
+
+    def prune(self, *, older_than: timedelta) -> Pruned:
+        """Delete every call whose last record is older than ``older_than`` (all of it, never
+        part of a call), and unattributed records older than that; says how many."""
+        if not isinstance(older_than, timedelta) or older_than <= timedelta(0):
+            raise JournalError(f"older_than must be a positive timedelta; got {older_than!r}")
+        return Pruned(*self._store.prune(self._now() - older_than))
 
     def close(self) -> None:
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        self._store.close()
 
     def __enter__(self) -> CallJournal:
         return self
@@ -319,236 +344,36 @@ class CallJournal:
     def __repr__(self) -> str:
         return f"CallJournal({self.path!r})"
 
-    # The database.
-
-    def _insert(
-        self,
-        *,
-        call_id: str | None,
-        kind: RecordKind,
-        body: str,
-        raw: bytes | None,
-        error: str | None,
-        flow_name: str | None = None,
-        url: str | None = None,
-        event: str | None = None,
-        status: str | None = None,
-    ) -> Record:
-        received_at = self._clock()
-        if received_at.utcoffset() is None:
-            received_at = received_at.replace(tzinfo=UTC)
-        values = (
-            call_id,
-            kind,
-            received_at.isoformat(),
-            flow_name,
-            url,
-            event,
-            status,
-            body,
-            raw,
-            error,
-        )
-        with self._lock:
-            cursor = self._execute(
-                f"INSERT INTO records ({', '.join(_WRITTEN)}) "
-                f"VALUES ({', '.join('?' * len(_WRITTEN))})",
-                values,
-            )
-            row_id = cursor.lastrowid
-        assert row_id is not None  # an INSERT into a rowid table always sets it
-        return Record(
-            row_id, call_id, kind, received_at, flow_name, url, event, status, body, raw, error
-        )
-
-    def _select(self, sql: str, parameters: tuple[Any, ...]) -> tuple[Record, ...]:
-        return tuple(_record(row) for row in self._query(sql, parameters))
-
-    def _query(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
-        with self._lock:
-            return self._execute(sql, parameters).fetchall()
-
-    def _execute(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Cursor:
-        """Run one statement (the caller holds the lock); in autocommit mode a write is
-        committed when this returns."""
-        connection = self._connect()
-        try:
-            return connection.execute(sql, parameters)
-        except sqlite3.Error as error:
-            raise JournalError(f"call journal {self.path}: {error}") from error
-
-    def _connect(self) -> sqlite3.Connection:
-        """The connection of this process, opened (and the schema made) on first use.
-
-        A connection is never shared across a fork: a child opens its own.
-        """
-        if self._connection is not None and self._pid == os.getpid():
-            return self._connection
-        try:
-            connection = sqlite3.connect(
-                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as error:
-            raise JournalError(f"cannot open the call journal {self.path}: {error}") from error
-        try:
-            _prepare(connection, self.path, self._memory, self._create)
-        except sqlite3.Error as error:
-            connection.close()
-            raise JournalError(f"cannot open the call journal {self.path}: {error}") from error
-        except JournalError:
-            connection.close()
-            raise
-        self._connection, self._pid = connection, os.getpid()
-        return connection
+    def _now(self) -> datetime:
+        moment = self._clock()
+        return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
 
 
-def _prepare(connection: sqlite3.Connection, path: str, memory: bool, create: bool) -> None:
-    """WAL mode and the schema, made once by whichever process gets there first."""
-    if not memory:
-        connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("BEGIN IMMEDIATE")
+def _postgres_store() -> OpenStore:
+    """The PostgreSQL store, imported now: only a PostgreSQL URL loads psycopg."""
     try:
-        (version,) = connection.execute("PRAGMA user_version").fetchone()
-        if version == 0:
-            (tables,) = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            if tables or not create:
-                raise JournalError(f"{path} is a SQLite database but not a call journal")
-            for statement in _SCHEMA:
-                connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        elif version != SCHEMA_VERSION:
-            raise JournalError(
-                f"{path} is a call journal of schema version {version}; this version of "
-                f"minivoice-flow reads version {SCHEMA_VERSION}"
-            )
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
+        from minivoice_flow._journal.postgres import PostgresStore
+    except ImportError as error:
+        missing = error.name or "psycopg"
+        raise JournalError(
+            f"a PostgreSQL journal needs psycopg 3 and psycopg-pool ({missing} is not "
+            "installed): pip install 'minivoice-flow[postgres]'"
+        ) from None
+    return PostgresStore
 
 
-def _record(row: tuple[Any, ...]) -> Record:
-    (id_, call_id, kind, received_at, flow_name, url, event, status, body, raw, error) = row
-    return Record(
-        id_,
-        call_id,
-        kind,
-        datetime.fromisoformat(received_at),
-        flow_name,
-        url,
-        event,
-        status,
-        body,
-        raw,
-        error,
-    )
-
-
-# Payloads to storable text, whatever they are.
-
-
-def _storable(payload: object) -> tuple[str, bytes | None]:
-    """Text to store, and the exact bytes when the text alone would not keep them.
-
-    Bytes that are not UTF-8 (and text with lone surrogates, which SQLite cannot hold) are
-    shown with escapes in the text and kept exactly in the bytes.
-    """
-    if isinstance(payload, (bytes, bytearray, memoryview)):
-        data = bytes(payload)
-        try:
-            return data.decode("utf-8"), None
-        except UnicodeDecodeError:
-            return data.decode("utf-8", "backslashreplace"), data
-    if isinstance(payload, str):
-        try:
-            payload.encode("utf-8")
-        except UnicodeEncodeError:
-            data = payload.encode("utf-8", "surrogatepass")
-            return payload.encode("utf-8", "backslashreplace").decode("utf-8"), data
-        return payload, None
-    return _storable(_as_text(payload))
-
-
-def _as_text(payload: object) -> str:
-    """Parsed data as JSON text; anything JSON cannot hold is shown by its repr."""
-    try:
-        return json.dumps(payload, ensure_ascii=False, default=repr)
-    except (TypeError, ValueError, RecursionError):
-        try:
-            return repr(payload)
-        except Exception:  # a repr that fails (or recurses) still leaves a trace
-            return f"<unprintable {type(payload).__name__}>"
-
-
-def _find_call_id(payload: object) -> str | None:
-    """The call ID of a webhook that cannot be read as a whole, if it has a usable one."""
-    data: object = payload
-    if isinstance(payload, (bytes, bytearray, memoryview, str)):
-        try:
-            data = json.loads(bytes(payload) if isinstance(payload, memoryview) else payload)
-        except (ValueError, RecursionError):
-            return None
-    call = data.get("call") if isinstance(data, Mapping) else None
-    call_id = call.get("id") if isinstance(call, Mapping) else None
-    return call_id if isinstance(call_id, str) and call_id else None
-
-
-# Deriving the last step.
-
-
-def _derive(call_id: str, records: Iterable[Record]) -> LastStep | None:
-    records = tuple(records)
-    if not records:
-        return None
-    responses = [r for r in records if r.kind == "response"]
-    last = responses[-1] if responses else None
-    ending = next((r for r in reversed(records) if _ends_call(r)), None)
+def _last_step(row: CallRow) -> LastStep:
+    (call_id, step, outcome, status, first_at, last_at, from_, to, records, unreadable, last) = row
     return LastStep(
         call_id=call_id,
-        step=(last.flow_name or last.url) if last is not None else None,
-        outcome=_outcome(ending, last),
-        status=ending.status if ending is not None else None,
-        updated_at=records[-1].received_at,
-        unreadable=sum(1 for r in records if r.kind == "webhook" and not r.ok),
+        step=step,
+        outcome=Outcome(outcome),
+        status=status,
+        updated_at=last_at,
+        unreadable=unreadable,
+        started_at=first_at,
+        from_=from_,
+        to=to,
+        records=records,
+        last_record_id=last,
     )
-
-
-def _ends_call(record: Record) -> bool:
-    return (
-        record.kind == "webhook"
-        and record.ok
-        and (record.status in ENDED_STATUSES or record.event == Event.COMPLETED)
-    )
-
-
-_BY_STATUS: Final[dict[str, Outcome]] = {
-    CallStatus.BUSY: Outcome.BUSY,
-    CallStatus.NO_ANSWER: Outcome.NO_ANSWER,
-    CallStatus.FAILED: Outcome.FAILED,
-    CallStatus.CANCELED: Outcome.HUNG_UP,
-}
-
-
-def _outcome(ending: Record | None, last: Record | None) -> Outcome:
-    if ending is None:
-        return Outcome.IN_PROGRESS
-    if ending.status in _BY_STATUS:
-        return _BY_STATUS[ending.status]
-    if ending.status != CallStatus.COMPLETED:
-        return Outcome.UNKNOWN
-    if last is not None and _final_action(last.body) == "redirect":
-        return Outcome.HUNG_UP
-    return Outcome.COMPLETED
-
-
-def _final_action(body: str) -> str | None:
-    """The name of the last action of a response body, if it is an actions payload."""
-    try:
-        final = json.loads(body)["actions"][-1]
-    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
-        return None
-    if not isinstance(final, dict) or len(final) != 1:
-        return None
-    (name,) = final
-    return str(name)

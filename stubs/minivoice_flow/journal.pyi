@@ -3,7 +3,7 @@
 
 import os
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, Final, Literal
 
@@ -13,19 +13,23 @@ from minivoice_flow import Flow
 from minivoice_flow.webhooks import Webhook, WebhookError
 
 __all__ = [
+    "ENVIRONMENT_VARIABLE",
     "SCHEMA_VERSION",
     "CallJournal",
     "JournalError",
     "LastStep",
     "Outcome",
+    "Pruned",
     "Received",
     "Record",
 ]
 
-SCHEMA_VERSION: Final = 1
+ENVIRONMENT_VARIABLE: Final = "MINIVOICE_JOURNAL"
+
+SCHEMA_VERSION: Final = 2
 
 class JournalError(Exception):
-    """The journal's database cannot be opened, read or written."""
+    """The journal's database cannot be opened, read or written, or was given a bad value."""
 
 class Outcome(StrEnum):
     """How a call ended, as far as the journal can tell."""
@@ -98,25 +102,40 @@ class Received:
     """What ``record_webhook`` did: the record stored, and the webhook or why it is unreadable."""
 
     __attrs_attrs__: ClassVar[tuple[Attribute[Any], ...]]
-    __match_args__ = ("record", "webhook", "error")
+    __match_args__ = ("record", "webhook", "error", "repeat")
     @property
     def record(self) -> Record: ...
     @property
     def webhook(self) -> Webhook | None: ...
     @property
     def error(self) -> WebhookError | None: ...
+    @property
+    def repeat(self) -> bool: ...
     def __init__(
         self,
         record: Record,
         webhook: Webhook | None,
         error: WebhookError | None,
+        repeat: bool,
     ) -> None: ...
 
 class LastStep:
-    """The last known step of a call and how it ended."""
+    """A call in brief: its last known step, how it ended, its numbers and times."""
 
     __attrs_attrs__: ClassVar[tuple[Attribute[Any], ...]]
-    __match_args__ = ("call_id", "step", "outcome", "status", "updated_at", "unreadable")
+    __match_args__ = (
+        "call_id",
+        "step",
+        "outcome",
+        "status",
+        "updated_at",
+        "unreadable",
+        "started_at",
+        "from_",
+        "to",
+        "records",
+        "last_record_id",
+    )
     @property
     def call_id(self) -> str: ...
     @property
@@ -129,6 +148,16 @@ class LastStep:
     def updated_at(self) -> datetime: ...
     @property
     def unreadable(self) -> int: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def from_(self) -> str | None: ...
+    @property
+    def to(self) -> str | None: ...
+    @property
+    def records(self) -> int: ...
+    @property
+    def last_record_id(self) -> int: ...
     def __init__(
         self,
         call_id: str,
@@ -137,11 +166,30 @@ class LastStep:
         status: str | None,
         updated_at: datetime,
         unreadable: int,
+        started_at: datetime,
+        from_: str | None,
+        to: str | None,
+        records: int,
+        last_record_id: int,
     ) -> None: ...
     def describe(self) -> str: ...
 
+class Pruned:
+    """What ``prune`` deleted: whole calls, their records, and unattributed records."""
+
+    __attrs_attrs__: ClassVar[tuple[Attribute[Any], ...]]
+    __match_args__ = ("calls", "records", "unattributed")
+    @property
+    def calls(self) -> int: ...
+    @property
+    def records(self) -> int: ...
+    @property
+    def unattributed(self) -> int: ...
+    def __init__(self, calls: int, records: int, unattributed: int) -> None: ...
+
 class CallJournal:
-    """A SQLite call journal: ``CallJournal("calls.db")``, or ``":memory:"`` for tests."""
+    """A call journal: a SQLite file (``CallJournal("calls.db")``, or ``":memory:"`` for
+    tests), or a PostgreSQL database (``CallJournal("postgresql://user@host/dbname")``)."""
 
     path: str
     def __init__(
@@ -150,7 +198,8 @@ class CallJournal:
         *,
         create: bool = True,
         clock: Callable[[], datetime] = ...,
-        timeout: float = 30.0,
+        timeout: float = 10.0,
+        durable: bool = True,
     ) -> None: ...
     def record_response(
         self,
@@ -164,8 +213,22 @@ class CallJournal:
     def record_webhook(self, payload: bytes | str | Mapping[str, Any] | Webhook) -> Received: ...
     def timeline(self, call_id: str) -> tuple[Record, ...]: ...
     def last_step(self, call_id: str) -> LastStep | None: ...
-    def recent(self, limit: int = 20) -> tuple[LastStep, ...]: ...
-    def unattributed(self, limit: int | None = None) -> tuple[Record, ...]: ...
+    def recent(
+        self,
+        limit: int = 20,
+        *,
+        before: int | None = None,
+        outcome: Outcome | str | None = None,
+        number: str | None = None,
+    ) -> tuple[LastStep, ...]: ...
+    def unattributed(
+        self,
+        limit: int | None = None,
+        *,
+        before: int | None = None,
+    ) -> tuple[Record, ...]: ...
+    def unattributed_count(self) -> int: ...
+    def prune(self, *, older_than: timedelta) -> Pruned: ...
     def close(self) -> None: ...
     def __enter__(self) -> CallJournal: ...
     def __exit__(self, *exc_info: object) -> None: ...

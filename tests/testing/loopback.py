@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -31,7 +32,10 @@ class Received:
         return json.loads(self.body)
 
 
-Route = Callable[[Received], tuple[int, bytes | str]]
+#: A route answers (status, body), or (status, body, extra headers).
+Route = Callable[
+    [Received], tuple[int, bytes | str] | tuple[int, bytes | str, list[tuple[str, str]]]
+]
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -66,14 +70,23 @@ class Server:
         )
         self.received.append(request)
         route = self.routes.get(request.path)
-        status, body = route(request) if route else (404, b"not found")
+        answer = route(request) if route else (404, b"not found")
+        status, body = answer[0], answer[1]
+        extra: list[tuple[str, str]] = answer[2] if len(answer) == 3 else []
         data = body.encode() if isinstance(body, str) else body
-        reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}.get(status, "Other")
+        reason = _reason(status)
         start_response(
             f"{status} {reason}",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+            [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *extra],
         )
         return [data]
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Other"
 
 
 @contextmanager

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from minivoice_flow import Flow, Play
-from minivoice_flow.testing import ANSWER_URL, Caller, CallRequest, Handler, TestIVR, simulate
+from minivoice_flow.testing import (
+    ANSWER_URL,
+    Caller,
+    CallRequest,
+    Handler,
+    KeyPress,
+    SimulationError,
+    TestIVR,
+    Timing,
+    simulate,
+)
+from minivoice_flow.testing._settings import MAX_REQUESTS_LIMIT
+from minivoice_flow.testing._timing import MAX_MS, MAX_SIGNAL_MS
 
 PBX = "+15551230002"
 OTHER = "+15551239999"
@@ -368,16 +381,98 @@ class TestArguments:
 
     def test_a_bad_request_limit(self) -> None:
         with pytest.raises(
-            ValueError, match="max_requests must be a whole number, 1 or more; got 0"
+            SimulationError, match="max_requests must be a whole number from 1 to 1000; got 0"
         ):
             simulate(SORRY_FLOW, max_requests=0)
 
     def test_a_request_limit_of_the_wrong_type(self) -> None:
         with pytest.raises(
-            TypeError, match="max_requests must be a whole number, 1 or more; got True"
+            TypeError, match="max_requests must be a whole number from 1 to 1000; got true"
         ):
             simulate(SORRY_FLOW, max_requests=True)
 
     def test_an_empty_call_id(self) -> None:
-        with pytest.raises(ValueError, match="call_id must be a non-empty string; got ''"):
+        with pytest.raises(ValueError, match='call_id must be a non-empty string; got ""'):
             simulate(SORRY_FLOW, call_id="")
+
+
+HUGE = 10**18
+
+
+class TestNumbersOutOfRange:
+    """Huge, negative or non-whole numbers fail at once with the simulator's own error."""
+
+    @pytest.mark.parametrize(
+        ("make", "named"),
+        [
+            (lambda: simulate(SORRY_FLOW, audio_ms={PROMPT: HUGE}), "audio_ms["),
+            (lambda: simulate(SORRY_FLOW, audio_ms={PROMPT: MAX_MS + 1}), "audio_ms["),
+            (lambda: simulate(SORRY_FLOW, audio_ms={PROMPT: 10**5000}), "audio_ms["),
+            (lambda: simulate(SORRY_FLOW, audio_ms={PROMPT: -(10**5000)}), "audio_ms["),
+            (lambda: simulate(SORRY_FLOW, audio_ms={PROMPT: 1.5}), "audio_ms["),  # type: ignore[dict-item]
+            (lambda: simulate(SORRY_FLOW, audio_ms={PROMPT: "3000"}), "audio_ms["),  # type: ignore[dict-item]
+            (lambda: simulate(SORRY_FLOW, audio_ms=[1]), "audio_ms"),  # type: ignore[arg-type]
+            (lambda: simulate(SORRY_FLOW, max_requests=HUGE), "max_requests"),
+            (lambda: simulate(SORRY_FLOW, max_requests=10**5000), "max_requests"),
+            (lambda: simulate(SORRY_FLOW, max_requests=MAX_REQUESTS_LIMIT + 1), "max_requests"),
+            (lambda: simulate(SORRY_FLOW, max_requests=-HUGE), "max_requests"),
+            (lambda: Timing(tone_ms=HUGE), "Timing.tone_ms"),
+            (lambda: Timing(tone_gap_ms=MAX_SIGNAL_MS + 1), "Timing.tone_gap_ms"),
+            (lambda: Timing(short_pause_ms=-1), "Timing.short_pause_ms"),
+            (lambda: Timing(long_pause_ms=HUGE), "Timing.long_pause_ms"),
+            (lambda: Timing(key_press_ms=HUGE), "Timing.key_press_ms"),
+            (lambda: Timing(play_ms=HUGE), "Timing.play_ms"),
+            (lambda: TestIVR(ring_ms=HUGE), "TestIVR.ring_ms"),
+            (lambda: TestIVR(ready_after_ms=HUGE), "TestIVR.ready_after_ms"),
+            (lambda: TestIVR.busy(ring_ms=HUGE), "TestIVR.ring_ms"),
+            (lambda: Caller.hangs_up(at_ms=HUGE), "Caller.hangup_at_ms"),
+            (lambda: Caller.silent().and_hangs_up(at_ms=-1), "Caller.hangup_at_ms"),
+            (lambda: Caller.presses("1", at_ms=HUGE), "Caller.presses at_ms"),
+            (lambda: Caller.presses("12", at_ms=0, every_ms=HUGE), "Caller.presses every_ms"),
+            (lambda: Caller.presses("12", at_ms=0, every_ms=-1), "Caller.presses every_ms"),
+            (lambda: Caller.presses("12", at_ms=MAX_MS, every_ms=1), "KeyPress.at_ms"),
+            (lambda: Caller.answers_prompts("1", after_ms=HUGE), "Caller.reply_after_ms"),
+            (lambda: KeyPress("1", HUGE), "KeyPress.at_ms"),
+            (lambda: Caller(keys=[KeyPress("1", 0), 5]), "Caller.keys"),  # type: ignore[list-item]
+        ],
+    )
+    def test_refused_with_a_message_naming_the_argument(
+        self, make: Callable[[], object], named: str
+    ) -> None:
+        """Each bad number is a SimulationError (a ValueError) naming what was given wrong."""
+        with pytest.raises(SimulationError) as info:
+            make()
+        assert named in str(info.value)
+        assert isinstance(info.value, ValueError)
+
+    @pytest.mark.parametrize(
+        ("direction", "is_type_error"), [("Inbound", False), ("", False), (1, True)]
+    )
+    def test_a_bad_direction(self, direction: Any, is_type_error: bool) -> None:
+        """A direction other than "inbound", "outbound" or None is refused, as validate() does."""
+        with pytest.raises(
+            SimulationError, match='direction must be "inbound", "outbound"'
+        ) as info:
+            simulate(SORRY_FLOW, direction=direction)
+        assert isinstance(info.value, TypeError) is is_type_error
+
+    def test_the_largest_settings_give_a_time_a_webhook_can_show(self) -> None:
+        """Every setting at its maximum, over the most requests, still ends in a webhook."""
+        loop = Flow("loop").then([Play(PROMPT, loop=10)] * 99).redirect(NEXT)
+        answered = 0
+
+        def app(request: CallRequest) -> Flow:
+            nonlocal answered
+            answered += 1
+            return loop if answered < MAX_REQUESTS_LIMIT else Flow().hangup()
+
+        result = simulate(
+            app,
+            handlers={NEXT: app},
+            audio_ms={PROMPT: MAX_MS},
+            max_requests=MAX_REQUESTS_LIMIT,
+            timing=Timing(tone_ms=MAX_SIGNAL_MS, key_press_ms=MAX_SIGNAL_MS, play_ms=MAX_MS),
+        )
+        assert (result.status, result.end_reason) == ("completed", "hangup_action")
+        assert result.ended_at_ms == (MAX_REQUESTS_LIMIT - 1) * 99 * 10 * MAX_MS
+        assert result.webhooks[-1]["created_at"].startswith("47")

@@ -8,7 +8,7 @@ import pytest
 
 from minivoice_flow import Flow
 from minivoice_flow.testing import Caller, TestIVR, simulate
-from minivoice_flow.testing._handlers import is_loopback_url
+from minivoice_flow.testing._handlers import http_exchange, is_loopback_url
 from tests.testing.loopback import Received, Route, serving
 
 MENU = "https://media.example.com/menu.wav"
@@ -50,6 +50,17 @@ class TestLoopbackOnly:
     )
     def test_not_loopback(self, url: str) -> None:
         assert not is_loopback_url(url)
+
+    @pytest.mark.parametrize(
+        "url", ["http://203.0.113.7/answer", "http://127.0.0.1:99999/x", "http://127.0.0.1:x/"]
+    )
+    def test_the_http_client_itself_refuses_other_hosts(self, url: str) -> None:
+        """http_exchange() checks the URL itself, whatever its caller checked."""
+        assert http_exchange(url, {"a": 1}) == (
+            None,
+            b"",
+            f"not requested: {url} is not on this machine",
+        )
 
 
 class TestWholeCallOverHttp:
@@ -180,3 +191,74 @@ class TestHttpFailures:
             simulate(Flow().hangup(), webhook_url=server.url("/hook"))
         events = [json.loads(r.body)["event"] for r in server.received]
         assert events == ["call.initiated", "call.answered", "call.completed"]
+
+
+class TestNoRedirects:
+    """A 3xx from a loopback app fails the request; the Location is never requested."""
+
+    @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+    def test_a_redirect_to_another_server_is_not_followed(self, status: int) -> None:
+        """The simulator reports the redirect and where it pointed, and goes nowhere."""
+        with serving({"/answer": lambda r: answer_with(Flow().hangup())}) as elsewhere:
+            target = elsewhere.url("/answer").replace("127.0.0.1", "localhost")
+            routes: dict[str, Route] = {"/answer": lambda r: (status, "", [("Location", target)])}
+            with serving(routes) as app:
+                result = simulate(app.url("/answer"))
+        assert elsewhere.received == []
+        (request,) = result.requests
+        assert (request.outcome, request.status_code) == ("failed", status)
+        assert request.error.startswith(f"HTTP {status} ")
+        assert f"a redirect to {target}, which the simulator does not follow" in request.error
+        assert (result.status, result.end_reason) == ("failed", "request_failed")
+
+    def test_a_redirect_off_the_machine_is_not_followed(self) -> None:
+        """A 302 pointing at another host fails at once, with no request made there."""
+        routes: dict[str, Route] = {
+            "/answer": lambda r: (302, "", [("Location", "http://203.0.113.7/steal")])
+        }
+        with serving(routes) as app:
+            result = simulate(app.url("/answer"))
+        assert result.requests[0].error.startswith("HTTP 302 Found: a redirect to http://203.")
+        assert result.end_reason == "request_failed"
+
+    def test_a_redirected_redirect_target_fails_the_call(self) -> None:
+        """A redirect action's URL answered with a 3xx fails that request the same way."""
+        with serving({"/next": lambda r: (307, "", [("Location", "http://example.com/")])}) as app:
+            result = simulate(Flow().redirect(app.url("/next")))
+        assert [r.outcome for r in result.requests] == ["ok", "failed"]
+        assert "does not follow" in result.requests[-1].error
+
+    def test_a_webhook_redirect_is_a_failed_delivery(self) -> None:
+        """Webhook deliveries do not follow redirects either; the call goes on."""
+        with serving({"/answer": lambda r: answer_with(Flow().hangup())}) as elsewhere:
+            routes: dict[str, Route] = {
+                "/hook": lambda r: (302, "", [("Location", elsewhere.url("/answer"))])
+            }
+            with serving(routes) as app:
+                result = simulate(Flow().hangup(), webhook_url=app.url("/hook"))
+        assert elsewhere.received == []
+        assert [d.status_code for d in result.deliveries] == [302, 302, 302]
+        assert all("does not follow" in d.error for d in result.deliveries)
+        assert result.status == "completed"
+
+    def test_a_location_with_control_characters_is_shown_escaped(self) -> None:
+        """Where a redirect pointed is untrusted text: control characters come out escaped."""
+        routes: dict[str, Route] = {
+            "/answer": lambda r: (302, "", [("Location", "http://x.example/\x1b]0;pwned\x07")])
+        }
+        with serving(routes) as app:
+            result = simulate(app.url("/answer"))
+        error = result.requests[0].error
+        assert "\x1b" not in error and "\\x1b]0;pwned\\x07" in error
+
+
+class TestOversizedAnswers:
+    """A response is read only up to the payload limit, and judged too large."""
+
+    def test_a_huge_answer_is_not_read_whole(self) -> None:
+        """Past 64 KiB the rest is not read; the answer is payload_too_large."""
+        big = '{"actions":[{"hangup":{}}],"x":"' + "a" * 5_000_000 + '"}'
+        with serving({"/answer": lambda r: (200, big)}) as app:
+            result = simulate(app.url("/answer"))
+        assert [d.code for d in result.diagnostics] == ["payload_too_large"]
+        assert len(result.requests[0].response_text or "") <= 64 * 1024 + 1

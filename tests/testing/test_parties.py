@@ -74,7 +74,8 @@ class TestCallerChecks:
         [
             (lambda: Caller.presses("1x", at_ms=0), 'has "x" at position 2'),
             (lambda: Caller.presses("", at_ms=0), "must not be empty"),
-            (lambda: Caller.presses("1", at_ms=-5), "KeyPress.at_ms must be a whole number"),
+            (lambda: Caller.presses("1", at_ms=-5), "Caller.presses at_ms must be a whole number"),
+            (lambda: KeyPress("1", -5), "KeyPress.at_ms must be a whole number"),
             (lambda: Caller.hangs_up(at_ms=-1), "Caller.hangup_at_ms must be a whole number"),
             (lambda: Caller.answers_prompts("1", "w"), 'Caller reply 2 has "w"'),
             (lambda: Caller(number="5551230001"), "Caller.number must be an E.164 number"),

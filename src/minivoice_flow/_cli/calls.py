@@ -5,17 +5,30 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
+import re
 import sys
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
 import cattrs
 import cattrs.gen
 
 from minivoice_flow._cli import EXIT_INVALID, EXIT_OK
-from minivoice_flow.journal import CallJournal, JournalError, LastStep, Record
+from minivoice_flow._text import printable
+from minivoice_flow.journal import (
+    ENVIRONMENT_VARIABLE,
+    CallJournal,
+    JournalError,
+    LastStep,
+    Outcome,
+    Pruned,
+    Record,
+)
+
+DEFAULT_DB: Final = "calls.db"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,15 +47,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "list", help="recent calls with their outcome", description=LIST_HELP
     )
     listing.add_argument("--limit", type=_positive, default=20, help="how many (default 20)")
+    listing.add_argument(
+        "--outcome", choices=[o.value for o in Outcome], help="only calls that ended so"
+    )
+    listing.add_argument("--number", help="only calls from or to this number")
     unattributed = actions.add_parser(
         "unattributed",
         help="webhooks stored with no call ID",
         description=UNATTRIBUTED_HELP,
     )
     unattributed.add_argument("--limit", type=_positive, default=20, help="how many (default 20)")
-    for sub in (show, listing, unattributed):
+    prune = actions.add_parser(
+        "prune", help="delete calls last active longer ago than a limit", description=PRUNE_HELP
+    )
+    prune.add_argument(
+        "--older-than",
+        type=_age,
+        required=True,
+        metavar="AGE",
+        help="a number and a unit: s, m, h, d or w (30d is thirty days)",
+    )
+    for sub in (show, listing, unattributed, prune):
         sub.add_argument(
-            "--db", default="calls.db", metavar="PATH", help="the journal (default calls.db)"
+            "--db",
+            metavar="PATH_OR_URL",
+            help=f"the journal: a SQLite file or a postgresql:// URL (default: "
+            f"${ENVIRONMENT_VARIABLE}, else {DEFAULT_DB})",
         )
         sub.add_argument(
             "--format",
@@ -55,26 +85,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
 SHOW_HELP = "Print every response returned and webhook received for a call, then its outcome."
 LIST_HELP = "List the most recently active calls, newest first, with their last step and outcome."
 UNATTRIBUTED_HELP = "List stored webhooks too malformed to name their call, newest first."
+PRUNE_HELP = (
+    "Delete every call whose last record is older than --older-than (all of its records: "
+    "never part of a call), and unattributed records older than that; say how many."
+)
 
 
 def run(args: argparse.Namespace) -> int:
     action: Callable[[CallJournal, argparse.Namespace, TextIO], int] = _ACTIONS[args.action]
+    db = args.db if args.db is not None else os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_DB
     try:
-        with CallJournal(args.db, create=False) as journal:
+        with CallJournal(db, create=False) as journal:
             return action(journal, args, sys.stdout)
     except JournalError as error:
-        print(f"minivoice-flow calls: error: {error}", file=sys.stderr)
+        _error(str(error))
         return EXIT_INVALID
+
+
+def _error(message: str) -> None:
+    print(f"minivoice-flow calls: error: {printable(message)}", file=sys.stderr)
 
 
 def _show(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
     last = journal.last_step(args.call_id)
     if last is None:
-        print(
-            f"minivoice-flow calls: error: nothing recorded for call {args.call_id!r} "
-            f"in {journal.path}",
-            file=sys.stderr,
-        )
+        _error(f"nothing recorded for call '{args.call_id}' in {journal.path}")
         return EXIT_INVALID
     timeline = journal.timeline(args.call_id)
     if args.svg is not None and not _draw(args.svg, timeline, last):
@@ -82,32 +117,33 @@ def _show(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "json":
         _print_json({"last_step": last, "timeline": timeline}, out)
         return EXIT_OK
-    print(f"call {last.call_id}", file=out)
+    print(f"call {printable(last.call_id)}", file=out)
+    numbers = f"from {last.from_ or '(unknown)'} to {last.to or '(unknown)'}"
+    print(f"numbers:   {printable(numbers)}", file=out)
     _print_records(timeline, out)
-    print(f"last step: {last.step if last.step is not None else '(none recorded)'}", file=out)
+    step = last.step if last.step is not None else "(none recorded)"
+    print(f"last step: {printable(step)}", file=out)
     status = f" (call status {last.status})" if last.status is not None else ""
-    print(f"outcome:   {last.outcome.value}{status}: {last.describe()}", file=out)
+    print(printable(f"outcome:   {last.outcome.value}{status}: {last.describe()}"), file=out)
     if last.unreadable:
         print(f"warning:   {last.unreadable} webhook(s) of this call could not be read", file=out)
     return EXIT_OK
 
 
 def _list(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
-    calls = journal.recent(args.limit)
+    calls = journal.recent(args.limit, outcome=args.outcome, number=args.number)
+    orphans = journal.unattributed_count()
     if args.format == "json":
-        _print_json({"calls": calls, "unattributed": len(journal.unattributed())}, out)
+        _print_json({"calls": calls, "unattributed": orphans}, out)
         return EXIT_OK
     if not calls:
-        print(f"no calls recorded in {journal.path}", file=out)
+        which = " matching" if args.outcome is not None or args.number is not None else ""
+        print(printable(f"no{which} calls recorded in {journal.path}"), file=out)
     else:
         _print_table(calls, out)
-    orphans = len(journal.unattributed())
     if orphans:
-        print(
-            f"\n{orphans} webhook(s) stored with no call ID: "
-            f"minivoice-flow calls unattributed --db {journal.path}",
-            file=out,
-        )
+        hint = f"minivoice-flow calls unattributed --db {journal.path}"
+        print(f"\n{orphans} webhook(s) stored with no call ID: {printable(hint)}", file=out)
     return EXIT_OK
 
 
@@ -117,8 +153,25 @@ def _unattributed(journal: CallJournal, args: argparse.Namespace, out: TextIO) -
         _print_json({"records": records}, out)
         return EXIT_OK
     if not records:
-        print(f"every record in {journal.path} names its call", file=out)
+        print(printable(f"every record in {journal.path} names its call"), file=out)
     _print_records(records, out)
+    return EXIT_OK
+
+
+def _prune(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
+    older_than: timedelta = args.older_than
+    pruned = journal.prune(older_than=older_than)
+    if args.format == "json":
+        _print_json({"pruned": pruned, "older_than_seconds": older_than.total_seconds()}, out)
+        return EXIT_OK
+    print(
+        printable(
+            f"pruned {pruned.calls} call(s) ({pruned.records} records) and "
+            f"{pruned.unattributed} unattributed record(s) last written before "
+            f"{older_than} ago from {journal.path}"
+        ),
+        file=out,
+    )
     return EXIT_OK
 
 
@@ -132,11 +185,11 @@ def _draw(path: Path, timeline: tuple[Record, ...], last: LastStep) -> bool:
         replace_file(path, draw_recorded_call(timeline, last).encode("utf-8"))
     except OSError as error:
         print(
-            f"minivoice-flow calls: error: cannot write {path}: {os_reason(error)}",
+            printable(f"minivoice-flow calls: error: cannot write {path}: {os_reason(error)}"),
             file=sys.stderr,
         )
         return False
-    print(f"wrote {path}", file=sys.stderr)
+    print(printable(f"wrote {path}"), file=sys.stderr)
     return True
 
 
@@ -144,6 +197,7 @@ _ACTIONS: dict[str, Callable[[CallJournal, argparse.Namespace, TextIO], int]] = 
     "show": _show,
     "list": _list,
     "unattributed": _unattributed,
+    "prune": _prune,
 }
 
 
@@ -153,34 +207,39 @@ def _print_json(document: dict[str, object], out: TextIO) -> None:
     converter = cattrs.Converter()
     converter.register_unstructure_hook(datetime, datetime.isoformat)
     converter.register_unstructure_hook(bytes, lambda raw: base64.b64encode(raw).decode())
+    last_step = cattrs.gen.make_dict_unstructure_fn(
+        LastStep, converter, from_=cattrs.gen.override(rename="from")
+    )
     converter.register_unstructure_hook(
-        LastStep,
-        lambda last: {
-            **cattrs.gen.make_dict_unstructure_fn(LastStep, converter)(last),
-            "description": last.describe(),
-        },
+        LastStep, lambda last: {**last_step(last), "description": last.describe()}
+    )
+    converter.register_unstructure_hook(
+        Pruned, cattrs.gen.make_dict_unstructure_fn(Pruned, converter)
     )
     json.dump(converter.unstructure(document), out, indent=2)
     out.write("\n")
 
 
 def _print_table(calls: Iterable[LastStep], out: TextIO) -> None:
-    rows = [("CALL ID", "UPDATED", "LAST STEP", "OUTCOME")]
-    rows += [(c.call_id, c.updated_at.isoformat(), c.step or "-", c.describe()) for c in calls]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    rows = [["CALL ID", "UPDATED", "FROM", "LAST STEP", "OUTCOME"]]
+    for c in calls:
+        shown = (c.call_id, c.updated_at.isoformat(), c.from_ or "-", c.step or "-", c.describe())
+        rows.append([printable(cell) for cell in shown])
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        print("  ".join([*cells, row[3]]), file=out)
+        print("  ".join([*cells, row[4]]), file=out)
 
 
 def _print_records(records: Iterable[Record], out: TextIO) -> None:
     for record in records:
-        print(f"  #{record.id}  {record.received_at.isoformat()}  {_headline(record)}", file=out)
+        headline = printable(_headline(record))
+        print(f"  #{record.id}  {record.received_at.isoformat()}  {headline}", file=out)
         if record.error is not None:
             print(_indented(f"error: {record.error}"), file=out)
         if record.raw is not None:
             print(_indented("(not valid UTF-8: shown with escapes)"), file=out)
-        print(_indented(record.body), file=out)
+        print(f"      {printable(record.body)}", file=out)  # one line, whatever it holds
 
 
 def _headline(record: Record) -> str:
@@ -197,7 +256,8 @@ def _headline(record: Record) -> str:
 
 
 def _indented(text: str) -> str:
-    return "\n".join(f"      {line}" for line in text.splitlines() or [""])
+    """Each line of ``text`` indented, with what it holds made safe for a terminal."""
+    return "\n".join(f"      {printable(line)}" for line in text.splitlines() or [""])
 
 
 def _positive(text: str) -> int:
@@ -208,3 +268,17 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more; got {text!r}")
     return value
+
+
+_AGE: Final = re.compile(r"([0-9]{1,9})([smhdw])")
+_UNITS: Final = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _age(text: str) -> timedelta:
+    found = _AGE.fullmatch(text.strip())
+    if found is None or int(found.group(1)) == 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number above 0 and a unit (s, m, h, d or w), like 30d; "
+            f"got {printable(repr(text))}"
+        )
+    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})

@@ -12,6 +12,7 @@ from minivoice_flow.testing._assertions import (
     assert_status,
     assert_timeline,
 )
+from minivoice_flow.testing._checks import SimulationError
 from minivoice_flow.testing._engine import simulate
 from minivoice_flow.testing._handlers import CallRequest, Handler, HandlerFunction, Response
 from minivoice_flow.testing._parties import Caller, KeyPress, TestIVR
@@ -42,6 +43,7 @@ __all__ = [
     "RequestRecord",
     "Response",
     "Row",
+    "SimulationError",
     "SimulationResult",
     "Simulator",
     "TestIVR",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from minivoice_flow.testing._checks import fail
 from minivoice_flow.testing._result import (
     SimulationResult,
     ToneRecord,
@@ -84,9 +85,10 @@ def assert_timeline(result: SimulationResult, expected: Sequence[Row]) -> None:
     __tracebackhide__ = True
     for number, row in enumerate(expected):
         if not isinstance(row, tuple) or len(row) not in (3, 4):
-            raise TypeError(
+            fail(
                 f"expected row {number} must be (kind, start_ms, end_ms) or "
-                f"(kind, start_ms, end_ms, outcome); got {row!r}"
+                f"(kind, start_ms, end_ms, outcome); got {row!r}",
+                wrong_type=True,
             )
     actual = result.rows()
     if len(actual) == len(expected) and all(

@@ -17,8 +17,11 @@ from attrs import frozen
 
 from minivoice_flow._diagnostics import Diagnostic
 from minivoice_flow._flow import Flow
+from minivoice_flow._limits import MAX_PAYLOAD_BYTES
 from minivoice_flow._parse import parse, validate
 from minivoice_flow._rules import Direction
+from minivoice_flow._text import printable
+from minivoice_flow.testing._checks import fail
 from minivoice_flow.testing._payloads import query_items
 
 #: Real seconds an HTTP request to a loopback server may take before it counts as failed.
@@ -84,12 +87,11 @@ def is_loopback_url(url: str) -> bool:
         return False
     if parts.scheme.lower() not in ("http", "https") or not host:
         return False
-    if host.lower() == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         return False
+    return host.lower() == "localhost" or _is_loopback_address(host)
 
 
 def check_handler(where: str, handler: object) -> None:
@@ -98,15 +100,16 @@ def check_handler(where: str, handler: object) -> None:
         return
     if isinstance(handler, str):
         if not is_loopback_url(handler):
-            raise ValueError(
+            fail(
                 f"{where} is the URL {handler!r}: the simulator only makes HTTP requests to "
                 "this machine (localhost, 127.0.0.1, ::1); map other URLs to a Flow, a "
                 "callable or a loopback URL with handlers={...}"
             )
         return
-    raise TypeError(
+    fail(
         f"{where} must be a Flow, a callable taking a CallRequest, or a loopback http URL; "
-        f"got {type(handler).__name__}"
+        f"got {type(handler).__name__}",
+        wrong_type=True,
     )
 
 
@@ -190,29 +193,64 @@ def _ask_http(url: str, request: CallRequest, direction: Direction) -> Answer:
 def http_exchange(url: str, body: object | None) -> tuple[int | None, bytes, str]:
     """POST ``body`` as JSON (or GET when it is None) to a loopback URL.
 
-    Returns the status code, the response body and an error ("" when the status is 2xx).
-    Proxies from the environment are ignored: the request must reach this machine.
+    Returns the status code, the response body (at most what a payload may hold, plus one
+    byte, so an oversized answer is still seen as too large) and an error ("" when the status
+    is 2xx). Only this machine is ever contacted: the URL must be on loopback, and so must the
+    address actually connected to (a "localhost" that resolves elsewhere is refused).
+    Redirects are never followed: a 3xx fails the request, saying where it pointed. Proxies
+    from the environment play no part.
     """
-    import urllib.error
-    import urllib.request
+    import http.client
 
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    if not is_loopback_url(url):
+        return None, b"", f"not requested: {url} is not on this machine"
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = {"Accept": "application/json", "User-Agent": "minivoice-flow-simulator"}
     data = None
     if body is not None:
         data = json.dumps(body).encode("utf-8")
         headers["Content-Type"] = "application/json"
-    outgoing = urllib.request.Request(url, data=data, headers=headers)
+    kind = (
+        http.client.HTTPSConnection
+        if parts.scheme.lower() == "https"
+        else http.client.HTTPConnection
+    )
+    connection = kind(parts.hostname or "", parts.port, timeout=HTTP_TIMEOUT_S)
     try:
-        with opener.open(outgoing, timeout=HTTP_TIMEOUT_S) as response:
-            status: int = response.status
-            return status, response.read(), ""
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read(), f"HTTP {error.code} {error.reason}"
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        return None, b"", f"no response from {url}: {reason}"
+        connection.connect()
+        peer = connection.sock.getpeername()[0] if connection.sock is not None else ""
+        if not _is_loopback_address(peer):
+            return None, b"", f"not requested: {url} connected to {peer}, not to this machine"
+        connection.request("GET" if data is None else "POST", target, body=data, headers=headers)
+        response = connection.getresponse()
+        received = response.read(MAX_PAYLOAD_BYTES + 1)
+    except (OSError, http.client.HTTPException) as error:
+        return None, b"", f"no response from {url}: {error or type(error).__name__}"
+    finally:
+        connection.close()
+    status, reason = response.status, response.reason
+    if 300 <= status < 400:
+        location = response.getheader("Location")
+        where = "" if location is None else f" to {printable(location)[:ERROR_TEXT_LIMIT]}"
+        return (
+            status,
+            received,
+            (
+                f"HTTP {status} {reason}: a redirect{where}, which the simulator does not follow "
+                "(MiniVoice needs the actions in the response itself)"
+            ),
+        )
+    if not 200 <= status < 300:
+        return status, received, f"HTTP {status} {reason}"
+    return status, received, ""
+
+
+def _is_loopback_address(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.partition("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def _error_text(data: bytes) -> str | None:

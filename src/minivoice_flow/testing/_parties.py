@@ -8,15 +8,16 @@ from typing import Any, ClassVar, Final, Literal
 import attrs
 from attrs import field, frozen
 
-from minivoice_flow._fields import E164_PATTERN
+from minivoice_flow._fields import E164_PATTERN, describe
 from minivoice_flow.testing._checks import (
     check_keys,
+    check_milliseconds,
+    fail,
     matching,
     milliseconds,
     one_of,
-    optional_milliseconds,
 )
-from minivoice_flow.testing._timing import RING_MS, TONES
+from minivoice_flow.testing._timing import MAX_MS, RING_MS, TONES
 
 #: The caller's number in webhooks when none is given (the vendor example's ``from``).
 CALLER_NUMBER: Final = "+15551230001"
@@ -30,7 +31,7 @@ def _one_key(instance: object, attribute: attrs.Attribute[Any], value: object) -
     check_keys("KeyPress.key", value, TONES, empty_ok=False)
     assert isinstance(value, str)
     if len(value) != 1:
-        raise ValueError(f"KeyPress.key must be exactly one key; got {value!r}")
+        fail(f"KeyPress.key must be exactly one key; got {describe(value)}")
 
 
 @frozen
@@ -38,14 +39,14 @@ class KeyPress:
     """One key the caller presses, starting at ``at_ms``; it counts when the press ends."""
 
     key: str = field(validator=_one_key)
-    at_ms: int = field(validator=milliseconds)
+    at_ms: int = field(validator=milliseconds(MAX_MS))
 
 
 def _key_presses(value: Iterable[KeyPress]) -> tuple[KeyPress, ...]:
     presses = tuple(value)
     for press in presses:
         if not isinstance(press, KeyPress):
-            raise TypeError(f"Caller.keys must hold KeyPress objects; got {press!r}")
+            fail(f"Caller.keys must hold KeyPress objects; got {press!r}", wrong_type=True)
     return presses
 
 
@@ -72,8 +73,8 @@ class Caller:
 
     keys: tuple[KeyPress, ...] = field(default=(), converter=_key_presses)
     replies: tuple[str, ...] = field(default=(), converter=_tuple_of_replies, validator=_replies)
-    reply_after_ms: int = field(default=1000, validator=milliseconds)
-    hangup_at_ms: int | None = field(default=None, validator=optional_milliseconds)
+    reply_after_ms: int = field(default=1000, validator=milliseconds(MAX_MS))
+    hangup_at_ms: int | None = field(default=None, validator=milliseconds(MAX_MS, optional=True))
     number: str = field(
         default=CALLER_NUMBER,
         validator=matching(E164_PATTERN, "an E.164 number such as +15551230001"),
@@ -105,6 +106,8 @@ class Caller:
     def and_presses(self, keys: str, *, at_ms: int, every_ms: int = 0) -> Caller:
         """This caller, also pressing ``keys`` from ``at_ms``."""
         check_keys("Caller.presses keys", keys, TONES, empty_ok=False)
+        check_milliseconds("Caller.presses at_ms", at_ms, MAX_MS)
+        check_milliseconds("Caller.presses every_ms", every_ms, MAX_MS)
         pressed = tuple(KeyPress(key, at_ms + i * every_ms) for i, key in enumerate(keys))
         return attrs.evolve(self, keys=(*self.keys, *pressed))
 
@@ -132,8 +135,8 @@ class TestIVR:
     __test__: ClassVar[bool] = False  # a helper, not a test class, whatever its name says
 
     expect: str | None = field(default=None, validator=_expected)
-    ready_after_ms: int = field(default=0, validator=milliseconds)
-    ring_ms: int = field(default=RING_MS, validator=milliseconds)
+    ready_after_ms: int = field(default=0, validator=milliseconds(MAX_MS))
+    ring_ms: int = field(default=RING_MS, validator=milliseconds(MAX_MS))
     outcome: Outcome = field(default="answer", validator=one_of(OUTCOMES))
 
     @classmethod

@@ -7,16 +7,20 @@ from typing import Final
 
 from attrs import frozen
 
+from minivoice_flow._fields import describe
 from minivoice_flow._flow import Flow
 from minivoice_flow._rules import Direction
+from minivoice_flow.testing._checks import check_milliseconds, fail
 from minivoice_flow.testing._handlers import Handler, check_handler
 from minivoice_flow.testing._parties import Caller, TestIVR
-from minivoice_flow.testing._timing import Timing
+from minivoice_flow.testing._timing import MAX_MS, Timing
 
 #: The answer_url shown in requests when the application is a Flow or a callable.
 ANSWER_URL: Final = "https://app.example.com/answer"
 #: More requests than this in one call end the simulation (a redirect loop never ends).
 MAX_REQUESTS: Final = 100
+#: The largest max_requests a run may ask for.
+MAX_REQUESTS_LIMIT: Final = 1000
 
 FarEnd = TestIVR | Mapping[str, TestIVR]
 
@@ -57,7 +61,7 @@ class Settings:
         handlers = dict(handlers or {})
         for url, handler in handlers.items():
             if not isinstance(url, str):
-                raise TypeError(f"handlers keys must be URLs (strings); got {url!r}")
+                fail(f"handlers keys must be URLs (strings); got {_shown(url)}", wrong_type=True)
             check_handler(f"handlers[{url!r}]", handler)
         if webhook_url is not None:
             check_handler("webhook_url", webhook_url)
@@ -68,15 +72,28 @@ class Settings:
             "direction",
             '"inbound", "outbound" or None',
             direction,
+            wrong_type=direction is not None and not isinstance(direction, str),
         )
         _expect(timing is None or isinstance(timing, Timing), "timing", "a Timing", timing)
         _expect(isinstance(call_id, str), "call_id", "a string", call_id)
-        _expect(call_id != "", "call_id", "a non-empty string", call_id, ValueError)
-        _expect_count(max_requests, "max_requests", "a whole number, 1 or more", minimum=1)
+        _expect(call_id != "", "call_id", "a non-empty string", call_id, wrong_type=False)
+        wrong_type = isinstance(max_requests, bool) or not isinstance(max_requests, int)
+        _expect(
+            not wrong_type and 1 <= max_requests <= MAX_REQUESTS_LIMIT,
+            "max_requests",
+            f"a whole number from 1 to {MAX_REQUESTS_LIMIT}",
+            max_requests,
+            wrong_type=wrong_type,
+        )
+        _expect(
+            audio_ms is None or isinstance(audio_ms, Mapping),
+            "audio_ms",
+            "a mapping of audio URL to milliseconds",
+            audio_ms,
+        )
         durations = dict(audio_ms or {})
         for url, ms in durations.items():
-            wanted = "a whole number of milliseconds, 0 or more"
-            _expect_count(ms, f"audio_ms[{url!r}]", wanted, minimum=0)
+            check_milliseconds(f"simulate() argument audio_ms[{url!r}]", ms, MAX_MS)
         if isinstance(app, str):
             answer_url = app
         if direction is None:
@@ -95,18 +112,19 @@ class Settings:
         )
 
 
-def _expect(
-    ok: bool, name: str, wanted: str, value: object, error: type[Exception] = TypeError
-) -> None:
+def _expect(ok: bool, name: str, wanted: str, value: object, *, wrong_type: bool = True) -> None:
     if not ok:
-        raise error(f"simulate() argument {name} must be {wanted}; got {value!r}")
+        fail(
+            f"simulate() argument {name} must be {wanted}; got {_shown(value)}",
+            wrong_type=wrong_type,
+        )
 
 
-def _expect_count(value: object, name: str, wanted: str, *, minimum: int) -> None:
-    """A whole number (not a bool): TypeError for another type, ValueError below ``minimum``."""
-    _expect(isinstance(value, int) and not isinstance(value, bool), name, wanted, value)
-    assert isinstance(value, int)
-    _expect(value >= minimum, name, wanted, value, ValueError)
+def _shown(value: object) -> str:
+    """A value in a message: JSON-like for plain data (an int too long to print included)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return describe(value)
+    return repr(value)
 
 
 def _check_far_end(far_end: object) -> None:

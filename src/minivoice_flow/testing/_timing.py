@@ -30,6 +30,13 @@ PLAY_MS: Final = 3000
 #: How long a transfer destination rings before it answers (or reports busy or failure).
 RING_MS: Final = 2000
 
+#: The longest span any one setting may give, in ms (a day): a play's length, a ring, a
+#: moment in the caller's script. Together with MAX_SIGNAL_MS and the request limit, it keeps
+#: every simulated moment a time that a webhook's created_at can show.
+MAX_MS: Final = 24 * 60 * 60 * 1000
+#: The longest tone, gap, pause character or key press, in ms (a minute).
+MAX_SIGNAL_MS: Final = 60 * 1000
+
 #: The characters a caller's phone or a far end can send (the DTMF tones, no pauses).
 TONES: Final = "".join(c for c in L.DTMF_CHARACTERS if c not in L.DTMF_PAUSE_CHARACTERS)
 
@@ -46,14 +53,15 @@ class Timing:
     """How long things take in a simulated call, in whole milliseconds.
 
     The defaults are the model's; change one to see how a flow copes with, say, slower tones.
+    A tone, gap, pause or key press lasts at most a minute, a play at most a day.
     """
 
-    tone_ms: int = field(default=TONE_MS, validator=milliseconds)
-    tone_gap_ms: int = field(default=TONE_GAP_MS, validator=milliseconds)
-    short_pause_ms: int = field(default=SHORT_PAUSE_MS, validator=milliseconds)
-    long_pause_ms: int = field(default=LONG_PAUSE_MS, validator=milliseconds)
-    key_press_ms: int = field(default=KEY_PRESS_MS, validator=milliseconds)
-    play_ms: int = field(default=PLAY_MS, validator=milliseconds)
+    tone_ms: int = field(default=TONE_MS, validator=milliseconds(MAX_SIGNAL_MS))
+    tone_gap_ms: int = field(default=TONE_GAP_MS, validator=milliseconds(MAX_SIGNAL_MS))
+    short_pause_ms: int = field(default=SHORT_PAUSE_MS, validator=milliseconds(MAX_SIGNAL_MS))
+    long_pause_ms: int = field(default=LONG_PAUSE_MS, validator=milliseconds(MAX_SIGNAL_MS))
+    key_press_ms: int = field(default=KEY_PRESS_MS, validator=milliseconds(MAX_SIGNAL_MS))
+    play_ms: int = field(default=PLAY_MS, validator=milliseconds(MAX_MS))
 
     def pause_ms(self, char: str) -> int | None:
         """The silence a pause character stands for, or None when ``char`` is a tone."""

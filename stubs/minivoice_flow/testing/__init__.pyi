@@ -21,6 +21,7 @@ __all__ = [
     "RequestRecord",
     "Response",
     "Row",
+    "SimulationError",
     "SimulationResult",
     "Simulator",
     "TestIVR",
@@ -215,6 +216,10 @@ class Timing:
     ) -> None: ...
     def pause_ms(self, char: str) -> int | None: ...
     def tone_schedule(self, digits: str, start_ms: int) -> tuple[list[tuple[str, int]], int]: ...
+
+class SimulationError(ValueError):
+    """An argument the simulator cannot use: the message names it, the value and what is
+    allowed."""
 
 # What a simulated call returns.
 
