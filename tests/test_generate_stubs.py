@@ -34,6 +34,7 @@ PUBLIC_MODULES = [
     "minivoice_flow.testing",
     "minivoice_flow.testing.plugin",
     "minivoice_flow.webhooks",
+    "minivoice_flow.wsgi",
 ]
 
 
@@ -162,6 +163,7 @@ from minivoice_flow.testing import (
 )
 from minivoice_flow.testing.plugin import minivoice_sim
 from minivoice_flow.webhooks import CallStatus, Event, Webhook, WebhookError, parse_webhook
+from minivoice_flow.wsgi import Server, WSGIApp, make_server
 
 menu: FlowSet = collect_with_retries(
     "menu",
@@ -213,6 +215,11 @@ TestIVR(outcome="maybe")  # E: arg-type
 Caller(hangup_at_ms="soon")  # E: arg-type
 Timing(100, 100, 500, 1000, 200, 3000, 7)  # E: call-arg
 simulate(Flow().hangup(), direction="sideways")  # E: arg-type
+
+app: WSGIApp = lambda environ, start_response: [b""]
+server: Server = make_server(app, "127.0.0.1", 0, timeout=5.0, workers=2)
+port: int = server.server_port
+make_server(app, workers="4")  # E: arg-type
 serve(Flow("x").hangup(), "https://app.example.com")  # E: call-arg
 combine()  # E: call-arg
 step_text: str = journal.last_step("c1")  # E: assignment
