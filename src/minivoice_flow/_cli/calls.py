@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Final, TextIO
-
-import cattrs
-import cattrs.gen
 
 from minivoice_flow._cli import EXIT_INVALID, EXIT_OK
 from minivoice_flow._text import printable
@@ -202,22 +198,18 @@ _ACTIONS: dict[str, Callable[[CallJournal, argparse.Namespace, TextIO], int]] = 
 
 
 def _print_json(document: dict[str, object], out: TextIO) -> None:
-    """One JSON document: records and calls as objects of their fields (times in ISO 8601,
-    the bytes of an unreadable webhook in base64), with each call's outcome in words too."""
-    converter = cattrs.Converter()
-    converter.register_unstructure_hook(datetime, datetime.isoformat)
-    converter.register_unstructure_hook(bytes, lambda raw: base64.b64encode(raw).decode())
-    last_step = cattrs.gen.make_dict_unstructure_fn(
-        LastStep, converter, from_=cattrs.gen.override(rename="from")
-    )
-    converter.register_unstructure_hook(
-        LastStep, lambda last: {**last_step(last), "description": last.describe()}
-    )
-    converter.register_unstructure_hook(
-        Pruned, cattrs.gen.make_dict_unstructure_fn(Pruned, converter)
-    )
-    json.dump(converter.unstructure(document), out, indent=2)
+    """One JSON document: records and calls as objects of their fields (``to_dict()``: times
+    in ISO 8601, the bytes of an unreadable webhook in base64, each call's outcome in words)."""
+    json.dump({key: _data(value) for key, value in document.items()}, out, indent=2)
     out.write("\n")
+
+
+def _data(value: object) -> object:
+    if isinstance(value, tuple):
+        return [_data(item) for item in value]
+    if isinstance(value, Record | LastStep | Pruned):
+        return value.to_dict()
+    return value
 
 
 def _print_table(calls: Iterable[LastStep], out: TextIO) -> None:

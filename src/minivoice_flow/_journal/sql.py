@@ -111,6 +111,7 @@ class Statements:
             f"SELECT {self.record_columns} FROM {records} "
             f"WHERE call_id = {p('call_id')} ORDER BY id"
         )
+        self.timeline_page = f"{self.timeline} LIMIT {p('limit')}"
         self.call = f"SELECT {self.call_columns} FROM {calls} WHERE call_id = {p('call_id')}"
         self.unattributed_count = f"SELECT count(*) FROM {records} WHERE call_id IS NULL"
 
@@ -297,8 +298,11 @@ class Reading:
     def _read(self, sql: str, parameters: Mapping[str, object]) -> Sequence[Sequence[Any]]:
         raise NotImplementedError
 
-    def timeline(self, call_id: str) -> list[RecordRow]:
-        rows = self._read(self.statements.timeline, {"call_id": call_id})
+    def timeline(self, call_id: str, limit: int | None = None) -> list[RecordRow]:
+        if limit is None:
+            rows = self._read(self.statements.timeline, {"call_id": call_id})
+        else:
+            rows = self._read(self.statements.timeline_page, {"call_id": call_id, "limit": limit})
         return [self.statements.record(row) for row in rows]
 
     def call(self, call_id: str) -> CallRow | None:
