@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import ipaddress
 import json
 import logging
 import math
@@ -40,6 +41,7 @@ __all__ = [
     "Server",
     "StartResponse",
     "WSGIApp",
+    "is_loopback",
     "make_server",
 ]
 
@@ -495,3 +497,20 @@ def make_server(
         max_body_bytes=max_body_bytes,
         quiet=quiet,
     )
+
+
+def is_loopback(host: str) -> bool:
+    """True for a host that only this machine can reach: ``localhost`` (and names under
+    ``.localhost``), or a loopback address (``127.0.0.0/8``, ``::1``, bracketed or not)."""
+    name = host.strip().lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback

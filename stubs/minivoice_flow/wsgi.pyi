@@ -14,6 +14,7 @@ __all__ = [
     "Server",
     "StartResponse",
     "WSGIApp",
+    "is_loopback",
     "make_server",
 ]
 
@@ -30,6 +31,8 @@ TIMEOUT_S: Final = 10.0
 MAX_CONNECTIONS: Final = 512
 
 WORKERS: Final = 8
+
+def is_loopback(host: str) -> bool: ...
 
 def make_server(
     app: WSGIApp,
