@@ -155,3 +155,15 @@ def _next_url(flow: Flow) -> str | None:
         if isinstance(action, Transfer) and action.fallback_url is not None:
             return action.fallback_url
     return None
+
+
+#: The calls as the calls page lists them: the most recently active first.
+NEWEST_FIRST: Final = (
+    HOSTILE_ID,
+    "call_7f3a9c05",
+    "call_7f3a9c06",
+    "call_7f3a9c04",
+    "call_7f3a9c03",
+    "call_7f3a9c02",
+    "call_7f3a9c01",
+)

@@ -421,8 +421,10 @@ def _check_layout(graph: FlowGraph) -> None:
 def _json(
     status: int, document: Mapping[str, Any], headers: tuple[tuple[str, str], ...] = ()
 ) -> Response:
-    body = json.dumps(document, ensure_ascii=True).encode("ascii")
-    return Response(status, "application/json", body, headers)
+    # <, > and & escaped too: the same JSON, and inert even where something sniffs for HTML.
+    text = json.dumps(document, ensure_ascii=True)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Response(status, "application/json", text.encode("ascii"), headers)
 
 
 def _svg(text: str) -> Response:
