@@ -7,6 +7,7 @@ page. Pages are parsed as HTML (lxml), pictures as XML, JSON twins as JSON.
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -22,7 +23,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import minivoice_flow._support.app as support_app
-import minivoice_flow._support.web as support_web
 from minivoice_flow._cli import main
 from minivoice_flow.fallback import FlowSet
 from minivoice_flow.journal import CallJournal, JournalError
@@ -46,7 +46,7 @@ TOKEN = "s3cret-token-for-the-tests"
 SVG = "{http://www.w3.org/2000/svg}"
 #: Every page of the application (the SVGs take a call's ID).
 PAGES = ("/", "/calls", "/call", "/call/timeline.svg", "/call/graph.svg", "/unattributed")
-ROUTES = (*PAGES, "/login", "/logout", "/static/support.css", "/static/icon.svg")
+ROUTES = (*PAGES, "/login", "/logout", "/static/support.css", "/static/icon.svg", "/favicon.ico")
 
 
 @frozen
@@ -108,7 +108,7 @@ class Client:
         [(status, given)] = started
         return Reply(int(status.split()[0]), {k.lower(): v for k, v in given}, data)
 
-    def get(self, target: str, **headers: str) -> Reply:
+    def get(self, target: str, **headers: Any) -> Reply:
         return self.request("GET", target, **headers)
 
     def post_form(self, target: str, fields: Mapping[str, str], **headers: str) -> Reply:
@@ -844,13 +844,13 @@ class TestGate:
     ) -> None:
         """Bearer headers, cookies and the form go through hmac.compare_digest."""
         compared: list[tuple[bytes, bytes]] = []
-        real = support_web.hmac.compare_digest
+        real = hmac.compare_digest
 
         def spy(a: bytes, b: bytes) -> bool:
             compared.append((a, b))
             return real(a, b)
 
-        monkeypatch.setattr(support_web.hmac, "compare_digest", spy)
+        monkeypatch.setattr(hmac, "compare_digest", spy)
         guarded.get("/calls", AUTHORIZATION=f"Bearer {TOKEN}")
         guarded.post_form("/login", {"token": "wrong-token-of-some-length"})
         assert (TOKEN.encode(), TOKEN.encode()) in compared

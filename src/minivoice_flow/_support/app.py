@@ -87,6 +87,8 @@ _SECTIONS: Final = {
 _STATIC: Final = {
     "/static/support.css": ("support.css", "text/css; charset=utf-8"),
     "/static/icon.svg": ("icon.svg", "image/svg+xml"),
+    # Asked for by a browser showing one of the pictures on its own.
+    "/favicon.ico": ("icon.svg", "image/svg+xml"),
 }
 
 
@@ -277,7 +279,7 @@ class SupportApp:
             target = local_target(request.params.get("next"), "/calls")
             return self._login_form(request, target, None)
         form = read_form(request.environ)
-        only(form, ("token", "next"))
+        only(form, ("token", "next", "username"))  # the name only helps password managers
         target = local_target(form.get("next"), "/calls")
         if not self.gate.accepts(form.get("token", "")):
             return self._login_form(
@@ -344,7 +346,8 @@ class SupportApp:
             "here": lambda **changes: request.base + request.here(**changes),
             "json_url": request.base + request.here(format="json"),
             "section": _SECTIONS.get(template),
-            "journal": printable(self.journal.path),
+            # Where the journal is, only for a visitor let in (not on the login form).
+            "journal": printable(self.journal.path) if self.gate.admits(request.environ) else None,
             "signed_in": self.gate.signed_in(request.environ),
             "outcomes": OUTCOME_LABELS,
         }
