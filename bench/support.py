@@ -122,28 +122,9 @@ def calls(count: int, seed: int = 7) -> Iterator[tuple[list[tuple[Any, ...]], tu
         step = step_id = ending_id = None
         ending_status = None
 
-        def webhook(at: datetime, event: str, status: str) -> tuple[Any, ...]:
-            body = json.dumps(
-                {
-                    "event": event,
-                    "created_at": at.isoformat().replace("+00:00", "Z"),
-                    "call": {
-                        "id": call_id,
-                        "customer_id": "cust_1",
-                        "application_id": "app_support",
-                        "status": status,
-                        "direction": "inbound",
-                        "from": caller,
-                        "to": LINE_NUMBER,
-                    },
-                    "variables": {"support_menu": "1"},
-                    "data": {},
-                }
-            )
-            digest = hashlib.sha256(body.encode()).digest()
-            return ("webhook", at, None, None, event, status, body, None, None, digest)
-
-        events: list[tuple[Any, ...]] = [webhook(begun, "call.initiated", "ringing")]
+        events: list[tuple[Any, ...]] = [
+            _webhook(call_id, caller, begun, "call.initiated", "ringing")
+        ]
         url = "https://app.example.com/ivr/support_menu"
         for index, name in enumerate(path):
             at = begun + timedelta(seconds=1 + 7 * index)
@@ -151,10 +132,14 @@ def calls(count: int, seed: int = 7) -> Iterator[tuple[list[tuple[Any, ...]], tu
             events.append(("response", at, name, url, None, status, bodies[name], None, None, None))
             url = f"https://app.example.com/ivr/{name}/input"
             if index == 0:
-                events.append(webhook(at + timedelta(seconds=0.5), "call.answered", "in_progress"))
+                events.append(
+                    _webhook(
+                        call_id, caller, at + timedelta(seconds=0.5), "call.answered", "in_progress"
+                    )
+                )
         while len(events) < RECORDS_PER_CALL - 1:
             at = begun + timedelta(seconds=30 + len(events))
-            events.append(webhook(at, "call.answered", "in_progress"))  # a platform's resend
+            events.append(_webhook(call_id, caller, at, "call.answered", "in_progress"))  # resent
         end = begun + timedelta(seconds=60)
         if unreadable:
             body = f'{{"call": {{"id": "{call_id}"}}, "event": 7}}'
@@ -163,9 +148,9 @@ def calls(count: int, seed: int = 7) -> Iterator[tuple[list[tuple[Any, ...]], tu
                 ("webhook", end, None, None, None, None, body, None, "unreadable", digest)
             )
         elif ending is None:
-            events.append(webhook(end, "call.answered", "in_progress"))
+            events.append(_webhook(call_id, caller, end, "call.answered", "in_progress"))
         else:
-            events.append(webhook(end, "call.completed", ending))
+            events.append(_webhook(call_id, caller, end, "call.completed", ending))
         for kind, at, name, url_, event, status, body, raw, error, digest in events:
             record_id += 1
             rows.append(
@@ -191,6 +176,29 @@ def calls(count: int, seed: int = 7) -> Iterator[tuple[list[tuple[Any, ...]], tu
             ending_id,
         )
         yield rows, summary
+
+
+def _webhook(call_id: str, caller: str, at: datetime, event: str, status: str) -> tuple[Any, ...]:
+    """A webhook record (from ``kind`` on), as the journal stores one it could read."""
+    body = json.dumps(
+        {
+            "event": event,
+            "created_at": at.isoformat().replace("+00:00", "Z"),
+            "call": {
+                "id": call_id,
+                "customer_id": "cust_1",
+                "application_id": "app_support",
+                "status": status,
+                "direction": "inbound",
+                "from": caller,
+                "to": LINE_NUMBER,
+            },
+            "variables": {"support_menu": "1"},
+            "data": {},
+        }
+    )
+    digest = hashlib.sha256(body.encode()).digest()
+    return ("webhook", at, None, None, event, status, body, None, None, digest)
 
 
 def unattributed(first_id: int) -> Iterator[tuple[Any, ...]]:
