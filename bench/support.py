@@ -355,7 +355,11 @@ def measure(url: str, count: int, repeats: int) -> dict[str, float]:
             "call page, JSON twin": lambda i: plain.get(f"/call?id={call_id(i)}&format=json"),
             "call timeline picture": lambda i: plain.get(f"/call/timeline.svg?id={call_id(i)}"),
             "call page with --flows": lambda i: with_flows.get(f"/call?id={call_id(i)}"),
-            "IVR graph picture (each path drawn once, then kept)": lambda i: with_flows.get(
+            "IVR graph picture, drawn anew (laid out by grandalf)": lambda i: (
+                with_flows.app._graph_svg.cache_clear(),
+                with_flows.get(f"/call/graph.svg?id={call_id(i)}"),
+            ),
+            "IVR graph picture, a path drawn before (kept)": lambda i: with_flows.get(
                 f"/call/graph.svg?id={call_id(i)}"
             ),
             "unattributed page": lambda i: plain.get("/unattributed"),
