@@ -25,7 +25,6 @@ import hashlib
 import io
 import json
 import random
-import re
 import sqlite3
 import statistics
 import sys
@@ -43,9 +42,10 @@ from tests.postgres import Server, Unavailable  # noqa: E402
 from tests.support_calls import LINE_NUMBER, support_line  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from run import machine  # noqa: E402  (the same machine line as the main benchmark)
+from run import machine, replace_section  # noqa: E402  (shared with the main benchmark)
 
 from minivoice_flow import Redirect  # noqa: E402
+from minivoice_flow._journal.sql import WRITTEN_COLUMNS  # noqa: E402
 from minivoice_flow.journal import CallJournal  # noqa: E402
 from minivoice_flow.support import make_app  # noqa: E402
 
@@ -63,20 +63,8 @@ ENDINGS = (
     ("failed", 2),
     (None, 8),
 )
-RECORD_COLUMNS = (
-    "id",
-    "call_id",
-    "kind",
-    "received_at",
-    "flow_name",
-    "url",
-    "event",
-    "status",
-    "body",
-    "raw",
-    "error",
-    "digest",
-)
+#: The columns of a record as the fixture writes them: its id, then what the journal writes.
+RECORD_COLUMNS = ("id", *WRITTEN_COLUMNS)
 CALL_COLUMNS = (
     "call_id",
     "first_at",
@@ -384,36 +372,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results: dict[str, dict[str, float]] = {}
     fills: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        path = str(Path(scratch) / "calls.db")
+
+    def run(store: str, fill: Callable[[str, int], None], location: str) -> None:
         began = time.perf_counter()
-        fill_sqlite(path, args.calls)
-        fills["SQLite"] = time.perf_counter() - began
-        print(f"SQLite filled in {fills['SQLite']:.0f} s", file=sys.stderr)
-        results["SQLite"] = measure(path, args.calls, args.repeats)
+        fill(location, args.calls)
+        fills[store] = time.perf_counter() - began
+        print(f"{store} filled in {fills[store]:.0f} s", file=sys.stderr)
+        results[store] = measure(location, args.calls, args.repeats)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        run("SQLite", fill_sqlite, str(Path(scratch) / "calls.db"))
     try:
         server = Server.start_new(durable=True)
     except Unavailable as missing:
         print(f"PostgreSQL skipped: {missing}", file=sys.stderr)
     else:
         try:
-            url = server.database()
-            began = time.perf_counter()
-            fill_postgres(url, args.calls)
-            fills["PostgreSQL"] = time.perf_counter() - began
-            print(f"PostgreSQL filled in {fills['PostgreSQL']:.0f} s", file=sys.stderr)
-            results["PostgreSQL"] = measure(url, args.calls, args.repeats)
+            run("PostgreSQL", fill_postgres, server.database())
         finally:
             server.stop()
             server.remove()
     section = report(results, fills, args.calls, args.repeats)
     print(section)
     if args.write:
-        target = ROOT / "bench" / "results.md"
-        text = target.read_text()
-        pattern = re.compile(rf"\n{re.escape(HEADING)}\n.*?(?=\n## |\Z)", re.DOTALL)
-        text = pattern.sub("", text).rstrip("\n") + "\n\n" + section
-        target.write_text(text)
+        replace_section(HEADING, section)
     return 0
 
 

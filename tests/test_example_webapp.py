@@ -6,11 +6,9 @@ import io
 import json
 import logging
 import sqlite3
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,6 +22,7 @@ from minivoice_flow.fallback import FlowSet
 from minivoice_flow.journal import CallJournal, Outcome
 from tests.journal_worker import webhook_for
 from tests.test_wsgi import chunked, exchange, post
+from tests.test_wsgi import running as serving
 
 
 @pytest.fixture
@@ -229,18 +228,9 @@ class TestBodiesInProcess:
 # example, and what is refused is never stored.
 
 
-@contextmanager
-def running(webapp: ModuleType, journal: CallJournal, **limits: Any) -> Iterator[Any]:
+def running(webapp: ModuleType, journal: CallJournal, **limits: Any) -> Any:
     """The example app on the library's server on a free loopback port, with ``limits``."""
-    server = webapp.make_server(webapp.make_app(journal), "127.0.0.1", 0, quiet=True, **limits)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    return serving(webapp.make_app(journal), **limits)
 
 
 WEBHOOK = webhook_for("call_9").encode()

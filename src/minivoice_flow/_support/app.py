@@ -190,9 +190,7 @@ class SupportApp:
         if len(search) > MAX_SEARCH:
             raise HttpError(400, f"q may be at most {MAX_SEARCH} characters")
         outcome = _outcome(params.get("outcome", ""))
-        before = whole(params, "before", least=1, most=_LARGEST_ID, default=None)
-        limit = whole(params, "limit", least=1, most=MAX_PAGE, default=self.page_size)
-        assert limit is not None
+        before, limit = self._paging(params)
         found: list[LastStep] = []
         if search and before is None and _usable_call_id(search):
             call = self.journal.last_step(search)
@@ -251,9 +249,7 @@ class SupportApp:
         return _svg(self._graph_svg(steps, ended_in))
 
     def _unattributed(self, request: Request) -> Response:
-        before = whole(request.params, "before", least=1, most=_LARGEST_ID, default=None)
-        limit = whole(request.params, "limit", least=1, most=MAX_PAGE, default=self.page_size)
-        assert limit is not None
+        before, limit = self._paging(request.params)
         page = self.journal.unattributed(limit + 1, before=before)
         records = page[:limit]
         next_before = records[-1].id if len(page) > limit else None
@@ -297,6 +293,13 @@ class SupportApp:
         return Response(200, kind, body, cache="public, max-age=3600")
 
     # Reading the journal.
+
+    def _paging(self, params: Mapping[str, str]) -> tuple[int | None, int]:
+        """``before`` (where the previous page ended, if anywhere) and ``limit``."""
+        before = whole(params, "before", least=1, most=_LARGEST_ID, default=None)
+        limit = whole(params, "limit", least=1, most=MAX_PAGE, default=self.page_size)
+        assert limit is not None
+        return before, limit
 
     def _recorded_call(self, request: Request) -> tuple[LastStep, tuple[Record, ...]]:
         call_id = request.params.get("id")
