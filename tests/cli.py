@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import unicodedata
 from pathlib import Path
 
 from attrs import frozen
@@ -53,6 +54,14 @@ def _text(output: bytes) -> str:
     return output.decode("utf-8", "backslashreplace")
 
 
+def terminal_safe(text: str) -> bool:
+    """No character of ``text`` but its line breaks is one a terminal acts on: no control (C0,
+    DEL, C1), format character (direction overrides), line separator or lone surrogate."""
+    return not any(
+        unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs") and c != "\n" for c in text
+    )
+
+
 def write_module(directory: Path, name: str, source: str) -> Path:
     """Write ``<directory>/<name>.py`` from an indented source string."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -62,13 +71,24 @@ def write_module(directory: Path, name: str, source: str) -> Path:
 
 
 def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
-    """Every entry of a directory with its bytes and modification time (ns)."""
+    """Every entry of a directory with its bytes (a link: its target; a directory or a pipe:
+    its kind) and modification time (ns)."""
     if not directory.exists():
         return {}
-    return {
-        p.name: (p.read_bytes() if p.is_file() else b"<dir>", p.stat().st_mtime_ns)
-        for p in sorted(directory.iterdir())
-    }
+    return {p.name: (_content(p), p.lstat().st_mtime_ns) for p in sorted(directory.iterdir())}
+
+
+def _content(path: Path) -> bytes:
+    if path.is_symlink():
+        return b"<link to " + os.fsencode(os.readlink(path)) + b">"
+    if path.is_file():
+        return path.read_bytes()
+    return b"<dir>" if path.is_dir() else b"<other>"
+
+
+def flow_files(directory: Path) -> list[str]:
+    """The names of the visible ``*.json`` files of a directory, sorted (not the manifest)."""
+    return sorted(p.name for p in directory.glob("*.json") if not p.name.startswith("."))
 
 
 def line_of(path: Path, text: str) -> int:

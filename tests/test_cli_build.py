@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 from minivoice_flow import Flow, validate
 from minivoice_flow._cli import main
 from minivoice_flow._cli._export import file_name, is_safe_name
-from tests.cli import EXAMPLES, line_of, run_cli, snapshot, write_module
+from minivoice_flow._cli._output import MANIFEST
+from tests.cli import (
+    EXAMPLES,
+    flow_files,
+    line_of,
+    run_cli,
+    snapshot,
+    terminal_safe,
+    write_module,
+)
 
 GOOD = """
     from minivoice_flow import Flow
@@ -86,6 +95,7 @@ class TestCleanBuild:
         ran = run_cli("build", "flows", "--out", "out", cwd=tmp_path)
         assert ran.code == 0, ran
         written = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+        assert written.pop(MANIFEST)  # the build's record of what it wrote
         assert written == expected_files(GOOD)
         assert set(written) == {"menu.json", "goodbye.json"}  # PROMPT is a building block
         assert "built 2 flows" in ran.out
@@ -106,6 +116,23 @@ class TestCleanBuild:
         }
 
 
+def earlier_build_to_change(project: Path) -> Path:
+    """out/ from an earlier build, which a build now would change in every way it can: a
+    missing file (menu.json, deleted), a stale one (goodbye.json, whose flow changed) and a
+    left-over one (retired.json, whose flow is gone)."""
+    flows = project / "flows"
+    write_module(flows, "menu", GOOD)
+    write_module(
+        flows, "retired", 'from minivoice_flow import Flow\nR = Flow("retired").hangup()\n'
+    )
+    out = project / "out"
+    assert run_cli("build", "flows", "--out", out, cwd=project).code == 0
+    (flows / "retired.py").unlink()
+    write_module(flows, "menu", GOOD.replace("bye.wav", "farewell.wav"))
+    (out / "menu.json").unlink()
+    return out
+
+
 class TestCheck:
     """Real command: ``--check`` writes nothing and lists every file a build would change."""
 
@@ -117,20 +144,18 @@ class TestCheck:
         assert "2 up to date" in ran.out
 
     def test_missing_stale_and_left_over_files_are_each_listed(self, tmp_path: Path) -> None:
-        write_module(tmp_path / "flows", "menu", GOOD)
-        out = tmp_path / "out"
-        assert run_cli("build", "flows", "--out", out, cwd=tmp_path).code == 0
-        (out / "menu.json").unlink()
-        (out / "goodbye.json").write_text('{"actions":[{"hangup":{}}]}')
-        (out / "retired.json").write_text("{}")
+        out = earlier_build_to_change(tmp_path)
         (out / "notes.txt").write_text("not a flow file")
+        (out / "other.json").write_text("{}")  # not the build's: never listed
         before = snapshot(out)
         ran = run_cli("build", "flows", "--out", out, "--check", cwd=tmp_path)
         assert ran.code == 1
         assert f"{out / 'menu.json'}: missing" in ran.out
         assert f"{out / 'goodbye.json'}: stale" in ran.out
         assert f"{out / 'retired.json'}: left over" in ran.out
+        assert f"{out / MANIFEST}: stale" in ran.out
         assert "notes.txt" not in ran.out
+        assert "other.json" not in ran.out
         assert "3 out of date (1 missing, 1 stale, 1 left over)" in ran.out
         assert snapshot(out) == before
 
@@ -146,15 +171,9 @@ class TestFailedBuildChangesNothing:
     """Real command: with any error (or warning under --strict) nothing is written or removed."""
 
     def test_one_bad_flow_leaves_earlier_output_byte_for_byte(self, tmp_path: Path) -> None:
-        flows = tmp_path / "flows"
-        write_module(flows, "menu", GOOD)
-        out = tmp_path / "out"
-        assert run_cli("build", "flows", "--out", out, cwd=tmp_path).code == 0
-        (out / "retired.json").write_text("{}")  # a left-over a good build would remove
+        out = earlier_build_to_change(tmp_path)
         before = snapshot(out)
-        # A changed good flow (its file would be rewritten) and a new broken one.
-        write_module(flows, "menu", GOOD.replace("bye.wav", "farewell.wav"))
-        bad = write_module(flows, "broken", BROKEN)
+        bad = write_module(tmp_path / "flows", "broken", BROKEN)
         ran = run_cli("build", "flows", "--out", out, cwd=tmp_path)
         assert ran.code == 1
         where = f'flows/broken.py:{line_of(bad, ".play(")}: flow "broken"'
@@ -180,18 +199,7 @@ class TestFailedBuildChangesNothing:
 class TestFailedWriteChangesNothing:
     """In process: when the file system refuses part-way, every file is put back."""
 
-    @staticmethod
-    def earlier_build(project: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-        """out/ from an earlier build, which this build would change in every way it can."""
-        write_module(project / "flows", "menu", GOOD)
-        assert build(capsys, "flows", "--out", "out")[0] == 0
-        out = project / "out"
-        (out / "menu.json").unlink()  # missing: to be written
-        (out / "goodbye.json").write_text('{"actions":[{"hangup":{}}]}')  # stale: to be replaced
-        (out / "retired.json").write_text("{}")  # left over: to be removed
-        return out
-
-    @pytest.mark.parametrize("failing_call", [1, 2, 3])
+    @pytest.mark.parametrize("failing_call", [1, 2, 3, 4, 5])
     def test_a_rename_that_fails_puts_every_file_back(
         self,
         project: Path,
@@ -199,7 +207,9 @@ class TestFailedWriteChangesNothing:
         monkeypatch: pytest.MonkeyPatch,
         failing_call: int,
     ) -> None:
-        out = self.earlier_build(project, capsys)
+        """Renames: the interim manifest, menu.json, goodbye.json, retired.json out, the
+        manifest; whichever of them fails, the directory is as it was."""
+        out = earlier_build_to_change(project)
         before = snapshot(out)
         real_replace = os.replace
         calls: list[str] = []
@@ -221,12 +231,15 @@ class TestFailedWriteChangesNothing:
     def test_a_directory_in_the_way_is_reported_before_anything_changes(
         self, project: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        out = self.earlier_build(project, capsys)
+        out = earlier_build_to_change(project)
         (out / "menu.json").mkdir()
         before = snapshot(out)
         code, printed = build(capsys, "flows", "--out", "out")
         assert code == 1
-        assert f"{Path('out') / 'menu.json'}: error: cannot write the flow files" in printed
+        assert (
+            f'{Path("out") / "menu.json"}: error: not replaced: flow "menu" needs this file name, '
+            "but it is a directory"
+        ) in printed
         assert snapshot(out) == before
 
 
@@ -275,7 +288,7 @@ class TestExamples:
         ran = run_cli("build", EXAMPLES, "--out", tmp_path / "out", cwd=tmp_path)
         assert ran.code == 0, ran
         assert "; 0 errors, 0 warnings" in ran.out
-        files = sorted((tmp_path / "out").iterdir())
+        files = [tmp_path / "out" / name for name in flow_files(tmp_path / "out")]
         assert len(files) >= 4  # one per scenario at least
         for path in files:
             report = validate(path.read_bytes())
@@ -343,7 +356,7 @@ class TestDiscovery:
         write_module(project / "flows", "menu", GOOD)
         code, _ = build(capsys, "flows/menu.py", "--out", "out")
         assert code == 0
-        assert sorted(p.name for p in (project / "out").iterdir()) == ["goodbye.json", "menu.json"]
+        assert flow_files(project / "out") == ["goodbye.json", "menu.json"]
 
     def test_siblings_import_each_other_and_same_names_in_two_directories_do_not_clash(
         self, project: Path, capsys: pytest.CaptureFixture[str]
@@ -391,7 +404,7 @@ class TestDiscovery:
         )
         code, out = build(capsys, "ivrflows", "--out", "out")
         assert code == 0, out
-        names = sorted(p.name for p in (project / "out").iterdir())
+        names = flow_files(project / "out")
         assert names == ["goodbye.json", "late.json", "menu.json"]
 
     def test_a_dotted_module_name_from_the_working_directory(
@@ -486,7 +499,7 @@ class TestExportRule:
         write_module(project / "flows", "paths", BUNDLE)
         code, out = build(capsys, "flows", "--out", "out")
         assert code == 0, out
-        assert sorted(p.name for p in (project / "out").iterdir()) == [
+        assert flow_files(project / "out") == [
             "busy.json",
             "no_answer.json",
         ]
@@ -647,25 +660,24 @@ class TestSourceLines:
 class TestOutDirectory:
     """The build owns flow files in --out and nothing else there."""
 
-    def test_only_left_over_flow_files_are_removed(
-        self, project: Path, capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        write_module(project / "flows", "menu", GOOD)
-        out = project / "out"
+    def test_only_files_the_build_wrote_are_removed(self, project: Path) -> None:
+        out = earlier_build_to_change(project)
         (out / "kept.json").mkdir(parents=True)  # a directory, even if named like a flow file
-        for name in ["retired.json", "notes.txt", ".editor.json", "has space.json"]:
+        for name in ["other.json", "notes.txt", ".editor.json", "has space.json"]:
             (out / name).write_text("{}")
-        code, text = build(capsys, "flows", "--out", "out")
-        assert code == 0
-        assert f"removed {Path('out') / 'retired.json'}" in text
+        ran = run_cli("build", "flows", "--out", "out", cwd=project)
+        assert ran.code == 0, ran
+        assert f"removed {Path('out') / 'retired.json'}" in ran.out
         names = sorted(p.name for p in out.iterdir())
         assert names == [
             ".editor.json",
+            MANIFEST,
             "goodbye.json",
             "has space.json",
             "kept.json",
             "menu.json",
             "notes.txt",
+            "other.json",
         ]
 
     def test_new_files_get_the_usual_permissions(
@@ -697,3 +709,30 @@ class TestOutDirectory:
         assert message in printed
         assert "Traceback" not in printed
         assert (project / "afile").read_text() == "a file"
+
+
+class TestControlCharactersAreEscaped:
+    """Flow names and import errors come from user code: they reach the terminal escaped,
+    one line each, whatever control characters they hold (tracebacks too)."""
+
+    def test_names_messages_and_tracebacks(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        write_module(
+            project / "flows",
+            "named",
+            """
+            from minivoice_flow import Flow
+
+            A = Flow("x\\x1b]0;owned\\x07\\x9b\\u2028y").transfer("+15551230002")
+            """,
+        )
+        write_module(
+            project / "flows", "raises", 'raise ValueError("\\x1b[2J\\nforged: ok\\x85\\u202e")\n'
+        )
+        code, out = build(capsys, "flows", "--out", "out", "--traceback")
+        assert code == 1
+        assert terminal_safe(out)
+        assert "ValueError: \\x1b[2J\\x0aforged: ok\\x85\\u202e" in out
+        assert "\\x9b\\u2028y" in out  # the name, in its problem and its warning
+        assert not any(line.startswith("forged") for line in out.splitlines())

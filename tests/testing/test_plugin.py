@@ -88,6 +88,23 @@ class TestInAFreshProject:
             ]
         )
 
+    def test_the_report_shows_untrusted_text_escaped(self, pytester: pytest.Pytester) -> None:
+        """A flow name full of terminal controls reaches the report as visible escapes."""
+        pytester.makepyfile(
+            test_hostile="""
+            from minivoice_flow import Flow
+
+            def test_hostile(minivoice_sim):
+                minivoice_sim.run(Flow("x\\x1b]0;owned\\x07\\x9b\\u2028y").hangup())
+                assert False
+            """
+        )
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+        result.assert_outcomes(failed=1)
+        report = result.stdout.str()
+        assert "last step: x\\x1b]0;owned\\x07\\x9b\\u2028y /actions/0/hangup" in report
+        assert not any(c in report for c in "\x1b\x07\x9b\u2028")
+
     def test_a_call_shown_by_the_failure_is_not_repeated(
         self, user_project: pytest.Pytester
     ) -> None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from minivoice_flow import Flow
-from minivoice_flow.testing import Caller, SimulationResult, TestIVR, simulate
+from minivoice_flow.testing import Caller, SimulationResult, TestIVR, assert_status, simulate
+from tests.cli import terminal_safe
 
 PICK = "https://app.example.com/ivr/pick"
 BUSY = "https://app.example.com/ivr/busy"
@@ -87,3 +92,43 @@ class TestSummaries:
             ("transfer", 4200, 5200, "answered"),
             ("send_digits", 5200, 6600, "sent"),
         ]
+
+
+#: Characters a terminal acts on, as an application under test might send them back.
+CONTROLS = "\x1b]0;owned\x07\n\r\x7f\x85\x9b\u2028\u202e"
+
+
+def hostile_call() -> SimulationResult:
+    """A call whose IDs, flow names and rejected response are full of control characters."""
+
+    def answer(request: object) -> Flow:
+        return Flow(f"menu{CONTROLS}").play("https://media.example.com/menu.wav").redirect(PICK)
+
+    def pick(request: object) -> str:
+        return json.dumps({"actions": [{f"pl{CONTROLS}": {}}]})
+
+    return simulate(
+        answer,
+        handlers={PICK: pick},
+        call_id=f"call{CONTROLS}",
+    )
+
+
+class TestUntrustedText:
+    """What the application under test sends back reaches the timeline (and so the pytest
+    report and every assertion message) escaped: one line per event, no control character."""
+
+    def test_the_timeline_is_one_clean_line_per_event(self) -> None:
+        result = hostile_call()
+        text = result.timeline()
+        assert terminal_safe(text)
+        assert len(text.split("\n")) == len(result.events) + 2  # the header and the end
+        assert "call call\\x1b]0;owned\\x07\\x0a\\x0d\\x7f\\x85\\x9b\\u2028\\u202e" in text
+        assert "rejected: unknown_action at /actions/0/pl\\x1b]0;owned\\x07" in text
+
+    def test_assertion_messages_are_clean_too(self) -> None:
+        result = hostile_call()
+        with pytest.raises(AssertionError) as raised:
+            assert_status(result, "completed")
+        assert terminal_safe(str(raised.value))
+        assert "the call ended with status" in str(raised.value)

@@ -4,7 +4,8 @@ Each subcommand is a module of this package with ``configure(parser)`` and ``run
 Only the chosen subcommand's module is imported, so ``--help`` and every command start fast
 and never load what they do not use (jinja2 above all).
 
-Exit codes: 0 ok, 1 invalid input or stale output, 2 usage error.
+Exit codes: 0 ok, 1 invalid input or stale output, 2 usage error; 130 after Ctrl-C (SIGINT)
+and 143 after SIGTERM, once what the command was changing has been put back.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
 EXIT_OK: Final = 0
 EXIT_INVALID: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 128 + 2  # 128 + SIGINT, as a shell reports it; SIGTERM gives 143
 
 
 class Command(Protocol):
@@ -61,7 +63,10 @@ def make_parser(chosen: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minivoice-flow",
         description="Build, check and export MiniVoice call flows.",
-        epilog="Exit codes: 0 ok, 1 invalid input or stale output, 2 usage error.",
+        epilog=(
+            "Exit codes: 0 ok, 1 invalid input or stale output, 2 usage error, "
+            "130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
+        ),
     )
     parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -75,8 +80,25 @@ def make_parser(chosen: str | None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    """Run the command line; returns the exit code.
+
+    SIGINT and SIGTERM end any command with one line on stderr and exit code 130 or 143,
+    after the command has put back what it was changing (see ``_interrupt``).
+    """
+    from minivoice_flow._cli._interrupt import Interrupted, handled
+
+    try:
+        with handled():
+            return _run(list(sys.argv[1:] if argv is None else argv))
+    except Interrupted as interrupted:
+        _say_interrupted(str(interrupted))
+        return interrupted.exit_code
+    except KeyboardInterrupt:  # SIGINT before the handler was in place
+        _say_interrupted("interrupted by SIGINT")
+        return EXIT_INTERRUPTED
+
+
+def _run(arguments: list[str]) -> int:
     chosen = next((a for a in arguments if not a.startswith("-")), None)
     parser = make_parser(chosen if chosen in COMMANDS else None)
     args = parser.parse_args(arguments)
@@ -85,6 +107,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     code: int = args.run(args)
     return code
+
+
+def _say_interrupted(text: str) -> None:
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError):  # a broken stdout must not hide the message
+        sys.stdout.flush()
+    print(f"minivoice-flow: {text}", file=sys.stderr, flush=True)
 
 
 class _VersionAction(argparse.Action):

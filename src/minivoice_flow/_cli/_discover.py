@@ -273,7 +273,23 @@ def _import_problem(shown: str, error: BaseException) -> Problem:
         if frame is not None:
             where = f"{shown_path(Path(frame.filename))}:{frame.lineno}"
     message = f"importing {shown} failed: {type(error).__name__}: {error}"
-    return Problem(where, message, "".join(traceback.format_exception(error)))
+    return Problem(where, message, _traceback_lines(error))
+
+
+def _traceback_lines(error: BaseException) -> tuple[str, ...]:
+    """The traceback of ``error``, line by line.
+
+    The lines of the frames and of the words between chained exceptions are lines; an
+    exception's own line stays one line whatever its message holds, so a line break in the
+    message cannot pass for a line of the traceback (it is escaped when printed).
+    """
+    lines: list[str] = []
+    for chunk in traceback.format_exception(error):
+        if chunk.startswith(("  File ", "Traceback ", "\n")):
+            lines.extend(chunk.removesuffix("\n").split("\n"))
+        else:
+            lines.append(chunk.removesuffix("\n"))
+    return tuple(lines)
 
 
 def _user_frame(tb: TracebackType | None) -> traceback.FrameSummary | None:

@@ -4,6 +4,10 @@
 ``<where>: <severity> <code> at <JSON pointer>: <message>`` for a diagnostic, and
 ``<where>: error: <message>`` for a problem that is not about a payload (a file that cannot be
 read, a module that cannot be imported, two flows with one name).
+
+Every line goes out through ``say``, which passes it through ``printable``: file names, flow
+names, JSON pointers and messages may hold text from the input, and a control character in
+them must never reach the terminal as itself.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
 from attrs import frozen
 
 from minivoice_flow._diagnostics import Diagnostic
+from minivoice_flow._text import printable
 
 
 @frozen
@@ -25,8 +31,8 @@ class Problem:
 
     where: str
     message: str
-    #: More detail (a traceback), printed only on request.
-    details: str | None = None
+    #: More detail (a traceback), line by line, printed only on request.
+    details: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.where}: error: {self.message}"
@@ -37,6 +43,11 @@ def use_safe_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
+
+
+def say(line: str, *, file: TextIO | None = None) -> None:
+    """Print one line for a person, its control characters (line breaks too) escaped."""
+    print(printable(line), file=sys.stdout if file is None else file)
 
 
 def diagnostic_line(where: str, diagnostic: Diagnostic) -> str:

@@ -12,7 +12,7 @@ from minivoice_flow._fields import describe
 
 if TYPE_CHECKING:
     from minivoice_flow._cli._discover import Found
-    from minivoice_flow._cli._export import Plan
+    from minivoice_flow._cli._output import NotOwned, Plan
     from minivoice_flow._cli._report import Problem
     from minivoice_flow._cli._sources import SourceIndex
     from minivoice_flow._diagnostics import Diagnostic
@@ -29,10 +29,23 @@ letters, digits, ".", "_" and "-" (at most 100 characters, no "..").
 
 Every flow is checked first. If any has an error (or a warning, with --strict), nothing is
 written, replaced or removed. Otherwise each changed file is replaced atomically, unchanged
-files are left alone, and files in DIR named like a flow's file (<safe name>.json) that no
-flow produces any more are removed. Nothing else in DIR is touched."""
+files are left alone, and the files an earlier build wrote that no flow produces any more are
+removed.
 
-EPILOG = "Exit codes: 0 built (or up to date), 1 a flow or file has a problem, 2 usage error."
+The build owns only what it wrote: DIR/.minivoice-flow-manifest.json lists each file it
+wrote with the SHA-256 of its bytes. A file the manifest does not list, or that was changed
+after the build wrote it, is never replaced or removed: if a flow needs its name, the build
+stops and writes nothing. In a DIR with no manifest yet (an earlier release's output, or
+any other directory), only files that already hold exactly what the build would write are
+taken as the build's.
+
+An interrupted build (Ctrl-C, SIGTERM) puts back every file it changed before it stops; the
+temporary files of a build killed outright are removed by the next build."""
+
+EPILOG = (
+    "Exit codes: 0 built (or up to date), 1 a flow or file has a problem, 2 usage error, "
+    "130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -60,10 +73,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from minivoice_flow._cli._interrupt import Interrupted
+
+    try:
+        return _build(args)
+    except Interrupted as interrupted:
+        if interrupted.note is None:  # stopped before writing began
+            interrupted.note = f"nothing was written to {args.out}"
+        raise
+
+
+def _build(args: argparse.Namespace) -> int:
     # The machinery is imported here, not above, so that ``build --help`` stays cheap.
     from minivoice_flow._cli._discover import discover
     from minivoice_flow._cli._export import distinct, file_name, select
-    from minivoice_flow._cli._report import tally, use_safe_streams
+    from minivoice_flow._cli._report import say, tally, use_safe_streams
     from minivoice_flow._cli._sources import SourceIndex
     from minivoice_flow._diagnostics import Report
 
@@ -82,10 +106,11 @@ def run(args: argparse.Namespace) -> int:
     counts = tally(diagnostics, problems=len(problems))
     if problems or not Report(diagnostics).passes(strict=args.strict):
         strict = " (--strict: warnings fail the build)" if args.strict else ""
-        print(f"build failed: {counts}{strict}; nothing was written to {args.out}")
+        say(f"build failed: {counts}{strict}; nothing was written to {args.out}")
         return EXIT_INVALID
     files = {file_name(name): item.flow.to_json().encode("utf-8") for name, item in flows.items()}
-    return _write(args.out, files, check=args.check, counts=counts)
+    owners = {file_name(name): name for name in flows}
+    return _write(args.out, files, owners, check=args.check, counts=counts)
 
 
 def _setup_problems(
@@ -104,21 +129,24 @@ def _setup_problems(
 
 
 def _print_problems(problems: Iterable[Problem], *, traceback: bool) -> None:
+    from minivoice_flow._cli._report import say
+
     for problem in problems:
-        print(problem)
-        if traceback and problem.details:
-            print(problem.details, end="")
+        say(str(problem))
+        if traceback:
+            for line in problem.details:
+                say(line)
 
 
 def _print_diagnostics(flows: Iterable[Found], index: SourceIndex) -> tuple[Diagnostic, ...]:
     """Print every flow's diagnostics, flows in name order; return them all."""
-    from minivoice_flow._cli._report import diagnostic_line
+    from minivoice_flow._cli._report import diagnostic_line, say
 
     every: list[Diagnostic] = []
     for item in sorted(flows, key=lambda item: item.flow.name or ""):
         for diagnostic in item.flow.check().diagnostics:
             where = index.action(item.flow, diagnostic.path) or _binding_place(item, index)
-            print(diagnostic_line(f"{where}: flow {describe(item.flow.name)}", diagnostic))
+            say(diagnostic_line(f"{where}: flow {describe(item.flow.name)}", diagnostic))
             every.append(diagnostic)
     return tuple(every)
 
@@ -128,48 +156,143 @@ def _binding_place(item: Found, index: SourceIndex) -> str:
     return str(index.assignment(item.module, item.binding) or item.module)
 
 
-def _write(out: Path, files: Mapping[str, bytes], *, check: bool, counts: str) -> int:
-    """Bring ``out`` up to date with ``files`` (or, with ``check``, only say what differs)."""
-    from minivoice_flow._cli._export import apply, plan
-    from minivoice_flow._cli._report import Problem, os_reason, plural
+def _write(
+    out: Path,
+    files: Mapping[str, bytes],
+    owners: Mapping[str, str],
+    *,
+    check: bool,
+    counts: str,
+) -> int:
+    """Bring ``out`` up to date with ``files`` (or, with ``check``, only say what differs).
 
+    ``owners`` maps each file name to its flow's name, for the messages.
+    """
+    from minivoice_flow._cli._interrupt import Interrupted, deferred
+    from minivoice_flow._cli._output import Busy, ManifestError, apply, locked, plan
+    from minivoice_flow._cli._report import Problem, os_reason, say
+
+    finished = False
     try:
-        planned = plan(out, files)
-        if not check:
-            apply(out, files, planned)
+        if check:
+            return _report_check(out, plan(out, files), owners)
+        out.mkdir(parents=True, exist_ok=True)
+        with locked(out):
+            planned = plan(out, files)
+            if planned.conflicts:
+                return _report_conflicts(out, planned, owners)
+            with deferred() as checkpoint:
+                apply(out, files, planned, checkpoint)
+                finished = True
+    except Interrupted as interrupted:
+        interrupted.note = (
+            f"the build had finished: {out} is up to date"
+            if finished
+            else f"every file in {out} is as it was before the build"
+        )
+        raise
+    except Busy:
+        message = "another minivoice-flow build is writing into this directory; try again later"
+        say(str(Problem(str(out), message)))
+        return EXIT_INVALID
+    except ManifestError as error:
+        say(str(Problem(str(out / _manifest_name()), _unreadable_manifest(error))))
+        return EXIT_INVALID
     except OSError as error:
         where = error.filename or out
-        print(Problem(str(where), f"cannot write the flow files: {os_reason(error)}"))
+        say(str(Problem(str(where), f"cannot write the flow files: {os_reason(error)}")))
         return EXIT_INVALID
-    if check:
-        return _report_check(out, planned)
-    changed = (*planned.missing, *planned.stale)
-    for name in changed:
-        print(f"wrote {out / name}")
-    for name in planned.left_over:
-        print(f"removed {out / name}")
-    print(
-        f"built {plural(len(files), 'flow')} into {out}: {len(changed)} written, "
-        f"{len(planned.unchanged)} unchanged, {len(planned.left_over)} removed; {counts}"
-    )
+    _report_written(out, planned, counts)
     return EXIT_OK
 
 
-def _report_check(out: Path, planned: Plan) -> int:
-    """List what a build would change; 0 when nothing."""
-    for name in planned.missing:
-        print(f"{out / name}: missing")
-    for name in planned.stale:
-        print(f"{out / name}: stale")
+def _manifest_name() -> str:
+    from minivoice_flow._cli._output import MANIFEST
+
+    return MANIFEST
+
+
+def _unreadable_manifest(error: Exception) -> str:
+    return (
+        f"the build manifest cannot be read: {error}; nothing was written. The build does not "
+        "guess which files are its own: if every flow file here is build output, delete the "
+        "manifest and build again"
+    )
+
+
+def _report_conflicts(out: Path, planned: Plan, owners: Mapping[str, str]) -> int:
+    from minivoice_flow._cli._report import Problem, say
+
+    for item in planned.conflicts:
+        say(str(Problem(str(out / item.name), _conflict_message(item, owners))))
+    say(
+        f"build failed: {len(planned.conflicts)} of the flows' file names are taken by files "
+        f"the build did not write; nothing was written to {out}"
+    )
+    return EXIT_INVALID
+
+
+def _conflict_message(item: NotOwned, owners: Mapping[str, str]) -> str:
+    flow = describe(owners.get(item.name, item.name))
+    return (
+        f"not replaced: flow {flow} needs this file name, but {item.reason}; rename the flow, "
+        "or move the file away (if it is an old build output, delete it)"
+    )
+
+
+def _report_written(out: Path, planned: Plan, counts: str) -> None:
+    from minivoice_flow._cli._output import MANIFEST
+    from minivoice_flow._cli._report import plural, say
+
+    if planned.leftovers:
+        say(
+            f"removed {plural(len(planned.leftovers), 'temporary file')} left in {out} by an "
+            "interrupted build"
+        )
+    changed = (*planned.missing, *planned.stale)
+    for name in changed:
+        say(f"wrote {out / name}")
     for name in planned.left_over:
-        print(f"{out / name}: left over (no flow of that name)")
+        say(f"removed {out / name}")
+    for item in planned.kept:
+        say(f"kept {out / item.name}: no flow produces it now, but {item.reason}")
+    if planned.manifest_current is None:
+        say(f"wrote {out / MANIFEST} (the list of files this build owns)")
+        for name in planned.untracked:
+            say(f"left alone {out / name}: the build did not write it")
+    total = len(planned.missing) + len(planned.stale) + len(planned.unchanged)
+    say(
+        f"built {plural(total, 'flow')} into {out}: {len(changed)} written, "
+        f"{len(planned.unchanged)} unchanged, {len(planned.left_over)} removed; {counts}"
+    )
+
+
+def _report_check(out: Path, planned: Plan, owners: Mapping[str, str]) -> int:
+    """List what a build would change; 0 when nothing."""
+    from minivoice_flow._cli._output import MANIFEST
+    from minivoice_flow._cli._report import Problem, say
+
+    for name in planned.missing:
+        say(f"{out / name}: missing")
+    for name in planned.stale:
+        say(f"{out / name}: stale")
+    for name in planned.left_over:
+        say(f"{out / name}: left over (no flow of that name)")
+    for item in planned.conflicts:
+        say(str(Problem(str(out / item.name), _conflict_message(item, owners))))
+    for item in planned.kept:
+        say(f"{out / item.name}: to be kept (no flow produces it now, but {item.reason})")
+    if not planned.manifest_current:
+        state = "missing" if planned.manifest_current is None else "stale"
+        say(f"{out / MANIFEST}: {state} (the list of files the build owns)")
     if planned.up_to_date:
-        print(f"{out}: {len(planned.unchanged)} up to date")
+        say(f"{out}: {len(planned.unchanged)} up to date")
         return EXIT_OK
     outdated = len(planned.missing) + len(planned.stale) + len(planned.left_over)
-    print(
+    taken = f", {len(planned.conflicts)} taken by other files" if planned.conflicts else ""
+    say(
         f"{out}: {outdated} out of date ({len(planned.missing)} missing, "
-        f"{len(planned.stale)} stale, {len(planned.left_over)} left over); "
+        f"{len(planned.stale)} stale, {len(planned.left_over)} left over{taken}); "
         "run the build without --check"
     )
     return EXIT_INVALID

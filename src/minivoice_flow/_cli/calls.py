@@ -291,9 +291,9 @@ def _flows(paths: list[str]) -> FlowGraph | Literal[False]:
 
 def _draw(path: Path, timeline: tuple[Record, ...], last: LastStep) -> bool:
     """Write the picture of a call to ``path`` (atomically); False, said why, when it cannot."""
-    from minivoice_flow._cli._export import replace_file
     from minivoice_flow._cli._report import os_reason
     from minivoice_flow._draw.recorded import draw_recorded_call
+    from minivoice_flow._files import replace as replace_file
 
     try:
         replace_file(path, draw_recorded_call(timeline, last).encode("utf-8"))

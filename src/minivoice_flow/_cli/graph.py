@@ -88,8 +88,8 @@ def _draw(bundles: list[object], flows: list[object], chosen: str) -> str:
 
 
 def _write(text: str, out: Path | None) -> int:
-    from minivoice_flow._cli._export import replace_file
     from minivoice_flow._cli._report import Problem, os_reason
+    from minivoice_flow._files import replace as replace_file
 
     if out is None:
         sys.stdout.write(text)

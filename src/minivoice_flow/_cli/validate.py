@@ -19,7 +19,8 @@ DESCRIPTION = """\
 Check answer_url JSON files (or standard input, given as "-") against the MiniVoice model:
 every problem of every file is reported with its JSON pointer and code, then a summary.
 A file that cannot be read (missing, a directory, no permission) is reported and counts as
-invalid; the other files are still checked."""
+invalid; the other files are still checked. At most 64 KiB + 1 byte of each input is read:
+anything longer is payload_too_large, however long it is (even endless)."""
 
 EPILOG = (
     "Exit codes: 0 every file is valid, 1 a file is invalid or unreadable "
@@ -95,18 +96,83 @@ class _Result:
 def _check(name: str, args: argparse.Namespace) -> _Result:
     from minivoice_flow import validate
     from minivoice_flow._cli._report import os_reason
+    from minivoice_flow._limits import MAX_PAYLOAD_BYTES
 
+    # One byte over the limit is enough for validate() to say payload_too_large, and reading
+    # no more keeps memory small whatever the input: /dev/zero, a huge file, an endless pipe.
     try:
         if name == STDIN:
             if sys.stdin is None:
                 return _Result(name, None, "standard input is closed")
-            content = sys.stdin.buffer.read()
+            content, size = _read_stdin(MAX_PAYLOAD_BYTES + 1)
         else:
             with open(name, "rb") as stream:
-                content = stream.read()
+                content, size = _read(stream.fileno(), MAX_PAYLOAD_BYTES + 1)
     except OSError as error:
         return _Result(name, None, os_reason(error))
-    return _Result(name, validate(content, direction=args.direction), strict=args.strict)
+    report = validate(content, direction=args.direction)
+    if len(content) > MAX_PAYLOAD_BYTES:
+        report = _cut_short(report, size)
+    return _Result(name, report, strict=args.strict)
+
+
+def _read_stdin(limit: int) -> tuple[bytes, int | None]:
+    """Standard input, bounded; a stand-in stream without a descriptor is read the same way."""
+    try:
+        descriptor = sys.stdin.fileno()
+    except (OSError, ValueError):  # io.UnsupportedOperation: a stream in memory
+        return sys.stdin.buffer.read(limit), None
+    return _read(descriptor, limit)
+
+
+def _read(descriptor: int, limit: int) -> tuple[bytes, int | None]:
+    """At most ``limit`` bytes, and the whole input's size when it is a file that has one."""
+    import os
+    import stat
+
+    content = read_at_most(descriptor, limit)
+    if len(content) < limit:
+        return content, len(content)
+    status = os.fstat(descriptor)
+    return content, status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def read_at_most(descriptor: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from a file descriptor, and not one byte more taken from it.
+
+    Unbuffered ``os.read`` calls, so no read-ahead buffer takes more from a pipe than asked.
+    """
+    import os
+
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = os.read(descriptor, left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _cut_short(report: Report, size: int | None) -> Report:
+    """The report of an input read only up to the limit: its size said as it is known."""
+    from attrs import evolve
+
+    from minivoice_flow._diagnostics import Report
+    from minivoice_flow._limits import MAX_PAYLOAD_BYTES
+
+    shown = f"{size} bytes" if size is not None else f"over {MAX_PAYLOAD_BYTES} bytes"
+    message = (
+        f"the payload is {shown}; at most {MAX_PAYLOAD_BYTES} are allowed (the rest was not "
+        "read): split the flow with a redirect"
+    )
+    return Report(
+        tuple(
+            evolve(d, message=message) if d.code == "payload_too_large" else d
+            for d in report.diagnostics
+        )
+    )
 
 
 def _summary(results: list[_Result]) -> dict[str, int]:
@@ -123,13 +189,13 @@ def _summary(results: list[_Result]) -> dict[str, int]:
 
 
 def _print_text(results: list[_Result]) -> None:
-    from minivoice_flow._cli._report import Problem, diagnostic_line, plural
+    from minivoice_flow._cli._report import Problem, diagnostic_line, plural, say
 
     for result in results:
         if result.reason is not None:
-            print(Problem(result.shown, f"cannot read: {result.reason}"))
+            say(str(Problem(result.shown, f"cannot read: {result.reason}")))
         for diagnostic in result.diagnostics:
-            print(diagnostic_line(result.shown, diagnostic))
+            say(diagnostic_line(result.shown, diagnostic))
     n = _summary(results)
     print(
         f"checked {plural(n['files'], 'file')}: {n['valid']} valid, {n['invalid']} invalid, "

@@ -3,10 +3,19 @@
 Generation happens in memory (``generate_all``); ``find_drift`` names every file that differs
 from it, is missing, or carries the stamp but is no longer generated; ``write`` makes the disk
 match. Needs jinja2 (through the docs and stubs generators).
+
+The stamp at the top of a generated file is what makes it ours: ``write`` replaces or deletes
+only stamped files, and refuses (``NotOurs``) before changing anything when a file it would
+write is someone else's. ``holds_reference`` tells this project's folder from any other, so the
+command never writes a reference into a project that is not minivoice-flow. Each file is
+replaced in one rename (``minivoice_flow._files``), so an interrupted run leaves every file
+whole, and the next run removes its temporary files.
 """
 
 from __future__ import annotations
 
+import os
+import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final, Literal
@@ -15,6 +24,7 @@ from attrs import frozen
 
 from minivoice_flow._actions import CATALOGUE, ActionInfo
 from minivoice_flow._codes import CODES, CodeInfo
+from minivoice_flow._files import remove_leftovers, replace
 from minivoice_flow._generate import STAMP
 from minivoice_flow._generate.docs import docs_files
 from minivoice_flow._generate.flows import FlowSetPage, flow_files, pin_pictures
@@ -25,6 +35,10 @@ from minivoice_flow._generate.stubs import stub_files
 GENERATED_FOLDERS: Final = ("docs", "stubs")
 #: How far into a file the stamp must appear to mark it as generated.
 _STAMP_WITHIN: Final = 200
+#: The distribution whose reference this is: its folder may be given one from scratch.
+_PROJECT: Final = "minivoice-flow"
+#: Generated files any folder holding the reference has.
+_ANCHORS: Final = ("docs/index.md", "stubs/minivoice_flow/__init__.pyi")
 
 Problem = Literal["stale", "missing", "no longer generated"]
 
@@ -81,17 +95,55 @@ def find_drift(root: Path, files: Mapping[str, str]) -> list[Drift]:
     return sorted(found, key=lambda d: d.path)
 
 
+class NotOurs(Exception):
+    """Files where the reference goes that were not generated: nothing is written over them."""
+
+    def __init__(self, paths: list[str]) -> None:
+        super().__init__(", ".join(paths))
+        self.paths = paths
+
+
 def write(root: Path, files: Mapping[str, str]) -> list[Drift]:
-    """Make the files under ``root`` match ``files``; returns what had to change."""
+    """Make the files under ``root`` match ``files``; returns what had to change.
+
+    Raises NotOurs, having changed nothing, if a file it would replace carries no stamp.
+    """
     changed = find_drift(root, files)
+    foreign = [d.path for d in changed if _someone_elses(root / d.path)]
+    if foreign:
+        raise NotOurs(foreign)
+    by_folder: dict[Path, set[str]] = {}
+    for path in files:
+        by_folder.setdefault((root / path).parent, set()).add((root / path).name)
+    for folder, names in sorted(by_folder.items()):
+        remove_leftovers(folder, names.__contains__)  # an interrupted run's temporary files
     for drift in changed:
         target = root / drift.path
         if drift.problem == "no longer generated":
             target.unlink()
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(files[drift.path].encode("utf-8"))
+        replace(target, files[drift.path].encode("utf-8"))
     return changed
+
+
+def _someone_elses(path: Path) -> bool:
+    """Something is at ``path`` (a file, a link, a directory) that was not generated."""
+    return os.path.lexists(path) and not _is_generated(path)
+
+
+def holds_reference(root: Path) -> bool:
+    """Whether ``root`` is where this reference belongs: it already holds the reference's
+    index or the package's stub, stamped, or it is the minivoice-flow project itself (its
+    pyproject.toml names it). Nothing under ``root`` is imported to find out."""
+    if any(_is_generated(root / path) for path in _ANCHORS):
+        return True
+    try:
+        with (root / "pyproject.toml").open("rb") as handle:
+            project = tomllib.load(handle).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(project, dict) and project.get("name") == _PROJECT
 
 
 def _read(path: Path) -> str | None:
@@ -113,6 +165,12 @@ def _orphans(root: Path, files: Mapping[str, str]) -> list[str]:
 
 
 def _is_generated(path: Path) -> bool:
-    with path.open("rb") as handle:
-        head = handle.read(_STAMP_WITHIN)
+    """Whether ``path`` is a regular file carrying the stamp near its top."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_STAMP_WITHIN)
+    except OSError:
+        return False
     return STAMP.encode() in head

@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from minivoice_flow.testing._checks import fail
-from minivoice_flow.testing._result import SimulationResult, ToneRecord, shown
+from minivoice_flow.testing._result import (
+    SimulationResult,
+    ToneRecord,
+    printable_lines,
+    shown,
+)
 
 #: A row of an expected timeline: (kind, start_ms, end_ms) or (kind, start_ms, end_ms, outcome).
 Row = tuple[str, int, int] | tuple[str, int, int, str]
@@ -119,4 +124,6 @@ def _row_text(row: Row) -> str:
 
 
 def _with_timeline(lines: list[str], result: SimulationResult) -> str:
-    return "\n".join([*lines, "", "the simulated call:", result.timeline()])
+    """The message of a failed assertion: ``lines`` (made safe for a terminal, as values from
+    the call are in them), then the call's timeline."""
+    return "\n".join([printable_lines(lines), "", "the simulated call:", result.timeline()])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
 
 from attrs import field, frozen
@@ -11,6 +11,7 @@ from attrs import field, frozen
 from minivoice_flow._actions import Action
 from minivoice_flow._diagnostics import Diagnostic
 from minivoice_flow._flow import Flow
+from minivoice_flow._text import printable
 
 #: Why the simulation stopped.
 EndReason = Literal[
@@ -252,6 +253,12 @@ def end_line(result: SimulationResult) -> str:
 
 
 def render_timeline(result: SimulationResult) -> str:
+    """The timeline as text: one line per event, each made safe for a terminal.
+
+    Call IDs, URLs, flow names, JSON pointers and error texts may come from the application
+    under test (or its HTTP responses); ``printable`` escapes any control character in a line,
+    so a value can neither forge a line of the timeline nor drive the terminal.
+    """
     header = (
         f"call {result.call_id}, {result.direction}, caller {result.caller}; "
         "ms from the answer (start, end)"
@@ -261,7 +268,12 @@ def render_timeline(result: SimulationResult) -> str:
         end = "" if event.end_ms is None else event.end_ms
         lines.append(f"{event.at_ms:>7} {end:>7}  {event.text}")
     lines.append(f"{result.ended_at_ms:>7} {'':>7}  {end_line(result)}")
-    return "\n".join(lines)
+    return printable_lines(lines)
+
+
+def printable_lines(lines: Iterable[str]) -> str:
+    """``lines`` joined by line breaks, each with its control characters escaped."""
+    return "\n".join(map(printable, lines))
 
 
 def shown(value: str) -> str:
