@@ -94,9 +94,11 @@ class TestRefusals:
 
 
 @contextmanager
-def serving(*argv: str, **environment: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def serving(
+    *argv: str, stop: int = signal.SIGINT, **environment: str
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """The real command on a free loopback port; yields its base URL, then stops it with
-    Ctrl-C (SIGINT) and checks it ended cleanly."""
+    ``stop`` (Ctrl-C unless told) and checks it ended cleanly: exit 0, "stopped"."""
     command = [sys.executable, "-m", "minivoice_flow", "calls", "serve", "--port", "0", *argv]
     server = subprocess.Popen(
         command,
@@ -112,7 +114,7 @@ def serving(*argv: str, **environment: str) -> Iterator[tuple[str, subprocess.Po
         assert found is not None, first + server.stderr.read()
         yield found.group(1), server
     finally:
-        server.send_signal(signal.SIGINT)
+        server.send_signal(stop)
         try:
             _, rest = server.communicate(timeout=30)
         except subprocess.TimeoutExpired:
@@ -147,8 +149,9 @@ class TestServing:
             assert status == 200 and svg.startswith(b"<?xml")
 
     def test_the_token_from_the_environment(self, db: str) -> None:
-        """MINIVOICE_SUPPORT_TOKEN guards the page: nothing without it, all with it."""
-        with serving("--db", db, MINIVOICE_SUPPORT_TOKEN=TOKEN) as (base, _):
+        """MINIVOICE_SUPPORT_TOKEN guards the page: nothing without it, all with it; SIGTERM
+        stops it as cleanly as Ctrl-C."""
+        with serving("--db", db, stop=signal.SIGTERM, MINIVOICE_SUPPORT_TOKEN=TOKEN) as (base, _):
             assert fetch(f"{base}calls?format=json")[0] == 401
             status, _body = fetch(f"{base}calls?format=json", Authorization=f"Bearer {TOKEN}")
             assert status == 200

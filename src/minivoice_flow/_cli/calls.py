@@ -215,6 +215,7 @@ def _prune(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
 def _serve(args: argparse.Namespace, db: str) -> int:
     """Serve the support page until interrupted; refuse a non-loopback address without a
     token, and say what is missing when the page's libraries are not installed."""
+    from minivoice_flow._cli._interrupt import Interrupted
     from minivoice_flow.support import make_app
     from minivoice_flow.wsgi import is_loopback, make_server
 
@@ -258,8 +259,10 @@ def _serve(args: argparse.Namespace, db: str) -> int:
         )
         try:
             server.serve_forever()
-        except KeyboardInterrupt:
-            print("stopped", file=sys.stderr)
+        except (Interrupted, KeyboardInterrupt) as stop:
+            # Stopping is how a server ends: exit 0, unlike a command cut short.
+            reason = str(stop) if isinstance(stop, Interrupted) else "interrupted by SIGINT"
+            print(f"stopped ({reason.removeprefix('interrupted by ')})", file=sys.stderr)
         finally:
             server.server_close()
     return EXIT_OK
