@@ -100,7 +100,8 @@ class Client:
             environ["HTTP_HOST"] = host
         for name, value in headers.items():
             key = name.upper()
-            environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value
+            raw = key in ("CONTENT_TYPE", "CONTENT_LENGTH", "SCRIPT_NAME")
+            environ[key if raw else f"HTTP_{key}"] = value
         setup_testing_defaults(environ)
         started: list[tuple[str, list[tuple[str, str]]]] = []
         chunks = self.app(environ, lambda status, given: started.append((status, given)))
@@ -911,6 +912,20 @@ class TestMakeApp:
     def test_a_graph_is_taken_as_it_is(self, journal: CallJournal, line: FlowSet) -> None:
         app = Client(make_app(journal, line.graph()))
         assert app.get(call_url("/call/graph.svg", "call_7f3a9c01")).status == 200
+
+    def test_mounted_under_a_prefix(self, journal: CallJournal) -> None:
+        """Under a WSGI server that mounts it at /support, every link, redirect and cookie
+        path carries the prefix."""
+        mounted = Client(make_app(journal, token=TOKEN))
+        reply = mounted.get("/calls", SCRIPT_NAME="/support", host="x")
+        assert reply.headers["location"] == "/support/login?next=%2Fcalls"
+        signed = mounted.post_form("/login", {"token": TOKEN}, SCRIPT_NAME="/support")
+        assert signed.headers["location"] == "/support/calls"
+        assert "Path=/support/" in signed.headers["set-cookie"]
+        page = mounted.get("/calls", SCRIPT_NAME="/support", AUTHORIZATION=f"Bearer {TOKEN}")
+        links = [a.get("href") for a in page.html().iter("a")]
+        assert links and all(href.startswith("/support/") for href in links)
+        assert "/support/call?id=call_7f3a9c01" in links
 
     def test_page_size_is_the_default_limit(self, journal: CallJournal) -> None:
         reply = Client(make_app(journal, page_size=3)).get("/calls")
