@@ -1,13 +1,16 @@
 """The library's own cattrs converter (never the global one), configured once, made on first use.
 
 Building a converter and its hooks generates code, so it is deferred until something needs
-it (``Flow.to_dict()``, ``parse()``): a handler that only calls ``to_json()`` never pays.
+it (``Flow.to_dict()``, ``parse()``, the journal's ``to_dict()``): a handler that only calls
+``to_json()`` never pays.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import cattrs
@@ -16,8 +19,12 @@ from minivoice_flow._actions import Action
 
 
 def make_converter() -> cattrs.Converter:
-    """A converter for the action IR: unset optional fields (None) are left out."""
-    return cattrs.Converter(omit_if_default=True)
+    """The converter: unset optional fields of the action IR (None) are left out; times are
+    written in ISO 8601 and bytes in base64, so what it gives is ready for JSON."""
+    converter = cattrs.Converter(omit_if_default=True)
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    converter.register_unstructure_hook(bytes, lambda raw: base64.b64encode(raw).decode())
+    return converter
 
 
 @functools.cache
@@ -36,6 +43,11 @@ def action_fields(action: Action) -> dict[str, Any]:
     if hook is None:
         hook = _UNSTRUCTURE_HOOKS[cls] = converter().get_unstructure_hook(cls)
     return hook(action)
+
+
+def unstructure(obj: object) -> Any:
+    """``obj`` as plain data, ready for JSON."""
+    return converter().unstructure(obj)
 
 
 def structure_action(cls: type[Action], fields: Mapping[str, Any]) -> Action:
