@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import re
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from tests.journal_worker import webhook_for  # noqa: E402
 from tests.postgres import Server, Unavailable  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from run import machine  # noqa: E402  (the same machine line as the main benchmark)
+from run import machine, replace_section  # noqa: E402  (shared with the main benchmark)
 
 from minivoice_flow import Flow  # noqa: E402
 from minivoice_flow.journal import CallJournal  # noqa: E402
@@ -101,11 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     section = report(rows, args.calls)
     print(section)
     if args.write:
-        results = ROOT / "bench" / "results.md"
-        text = results.read_text()
-        pattern = re.compile(rf"\n{re.escape(HEADING)}\n.*?(?=\n## |\Z)", re.DOTALL)
-        text = pattern.sub("", text).rstrip("\n") + "\n\n" + section
-        results.write_text(text)
+        replace_section(HEADING, section)
     return 0
 
 

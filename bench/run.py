@@ -10,7 +10,8 @@ noisy machine mean little. Peers (twilio, plivo, vonage-voice, pydantic, msgspec
 fastjsonschema) are measured when installed: ``pip install -e '.[bench]'``.
 
 The call journal's throughput (SQLite and PostgreSQL, 1 to 8 writer processes) is measured
-apart, by ``python bench/journal.py``, which writes its own section of ``bench/results.md``.
+apart, by ``python bench/journal.py``, and the support page with 100,000 calls by ``python
+bench/support.py``; each writes its own section of ``bench/results.md``.
 
 Writes a Markdown table to stdout (``--write`` also puts it at the top of
 ``bench/results.md``, keeping the other sections) and the figures as JSON (``--json``, default
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -827,6 +829,16 @@ def machine() -> dict[str, str]:
         "cores": str(os.cpu_count()),
         "date": time.strftime("%Y-%m-%d"),
     }
+
+
+def replace_section(heading: str, section: str) -> None:
+    """Put ``section`` (starting with ``heading``) into bench/results.md in place of the
+    section under that heading, keeping every other section."""
+    results = ROOT / "bench" / "results.md"
+    text = results.read_text()
+    pattern = re.compile(rf"\n{re.escape(heading)}\n.*?(?=\n## |\Z)", re.DOTALL)
+    text = pattern.sub("", text).rstrip("\n") + "\n\n" + section
+    results.write_text(text)
 
 
 def ratio(case: Case, by_name: dict[str, Case]) -> float | None:

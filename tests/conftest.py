@@ -1,5 +1,6 @@
 """Fixtures shared across the suite: the example web application, a journal on each store
-(SQLite, and PostgreSQL on a throwaway server), and the suite's CI policy."""
+(SQLite, and PostgreSQL on a throwaway server), the browser tests' screenshot folder, and the
+suite's CI policy."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from _pytest.reports import CollectReport, TestReport
@@ -89,6 +91,36 @@ def any_journal(journal_url: str) -> Iterator[CallJournal]:
     """An open, empty journal on each store in turn."""
     with CallJournal(journal_url) as opened:
         yield opened
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--support-screenshots",
+        metavar="DIR",
+        default=None,
+        help="where the support page's browser tests save their screenshots (default: "
+        "support-screenshots/ in pytest's temporary directory)",
+    )
+
+
+@pytest.fixture(scope="session")
+def screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the browser tests save a screenshot of each page in (test artifacts)."""
+    chosen = request.config.getoption("--support-screenshots")
+    folder = Path(chosen) if chosen else tmp_path_factory.getbasetemp() / "support-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    request.config.stash[_SCREENSHOTS] = folder
+    return folder
+
+
+_SCREENSHOTS = pytest.StashKey[Path]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say where the screenshots went, when a browser test took some."""
+    folder = config.stash.get(_SCREENSHOTS, None)
+    if folder is not None and any(folder.iterdir()):
+        terminalreporter.write_line(f"support page screenshots: {folder}")
 
 
 def _under_ci() -> bool:

@@ -31,9 +31,11 @@ PUBLIC_MODULES = [
     "minivoice_flow.fallback",
     "minivoice_flow.graph",
     "minivoice_flow.journal",
+    "minivoice_flow.support",
     "minivoice_flow.testing",
     "minivoice_flow.testing.plugin",
     "minivoice_flow.webhooks",
+    "minivoice_flow.wsgi",
 ]
 
 
@@ -118,7 +120,7 @@ class TestEveryPublicModule:
         modules = public_modules(minivoice_flow)
         assert [m.__name__ for m in modules] == PUBLIC_MODULES
         assert sorted(stub_files()) == sorted(stub_path(m) for m in modules)
-        assert stub_path(modules[4]) == "stubs/minivoice_flow/testing/__init__.pyi"
+        assert stub_path(modules[5]) == "stubs/minivoice_flow/testing/__init__.pyi"
 
     @pytest.mark.parametrize("module", public_modules(minivoice_flow), ids=lambda m: m.__name__)
     def test_stub_defines_exactly_the_public_names(self, module: types.ModuleType) -> None:
@@ -162,6 +164,8 @@ from minivoice_flow.testing import (
 )
 from minivoice_flow.testing.plugin import minivoice_sim
 from minivoice_flow.webhooks import CallStatus, Event, Webhook, WebhookError, parse_webhook
+from minivoice_flow.support import make_app
+from minivoice_flow.wsgi import Server, WSGIApp, make_server
 
 menu: FlowSet = collect_with_retries(
     "menu",
@@ -213,6 +217,13 @@ TestIVR(outcome="maybe")  # E: arg-type
 Caller(hangup_at_ms="soon")  # E: arg-type
 Timing(100, 100, 500, 1000, 200, 3000, 7)  # E: call-arg
 simulate(Flow().hangup(), direction="sideways")  # E: arg-type
+
+app: WSGIApp = lambda environ, start_response: [b""]
+server: Server = make_server(app, "127.0.0.1", 0, timeout=5.0, workers=2)
+port: int = server.server_port
+make_server(app, workers="4")  # E: arg-type
+support: WSGIApp = make_app(journal, both, token="a-long-enough-token", page_size=20)
+make_app(journal, flows=[both])  # E: arg-type
 serve(Flow("x").hangup(), "https://app.example.com")  # E: call-arg
 combine()  # E: call-arg
 step_text: str = journal.last_step("c1")  # E: assignment

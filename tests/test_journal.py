@@ -377,6 +377,14 @@ class TestPaging:
         with pytest.raises(JournalError, match="limit must be"):
             journal.recent(limit=0)
 
+    def test_timeline_limit(self, journal: CallJournal, calls: list[str]) -> None:
+        """timeline(limit=) gives the first records of the call, in order; 0 is an error."""
+        whole = journal.timeline("call_1")
+        assert journal.timeline("call_1", limit=1) == whole[:1]
+        assert journal.timeline("call_1", limit=50) == whole
+        with pytest.raises(JournalError, match="limit must be"):
+            journal.timeline("call_1", limit=0)
+
     def test_unattributed_pages(self, journal: CallJournal) -> None:
         """unattributed() pages newest first and is counted."""
         ids = [journal.record_webhook(f"junk {n}").record.id for n in range(5)]
@@ -707,3 +715,30 @@ def test_record_webhook_never_raises_and_always_stores(
     elif isinstance(payload, str):
         kept = record.raw.decode("utf-8", "surrogatepass") if record.raw is not None else None
         assert (kept if kept is not None else record.body) == payload
+
+
+class TestToDict:
+    """Records, calls and prune counts as JSON-ready data, the fields of ``--format json``."""
+
+    def test_records_and_calls(self, journal: CallJournal) -> None:
+        """Times in ISO 8601, raw bytes in base64, ``from`` for ``from_``, the outcome in words."""
+        journal.record_response("call_1", GOODBYE)
+        journal.record_webhook(webhook_for("call_1", "busy"))
+        junk = journal.record_webhook(b"\xff junk").record.to_dict()
+        assert (junk["raw"], junk["call_id"], junk["kind"]) == ("/yBqdW5r", None, "webhook")
+        last = journal.last_step("call_1")
+        assert last is not None
+        data = last.to_dict()
+        assert list(data)[:4] == ["call_id", "step", "outcome", "status"]
+        assert (data["from"], data["outcome"], data["description"]) == (
+            "+15551230001",
+            "busy",
+            "destination busy during step 'goodbye'",
+        )
+        assert "from_" not in data
+        assert datetime.fromisoformat(data["started_at"]) == last.started_at
+        assert json.loads(json.dumps([r.to_dict() for r in journal.timeline("call_1")]))
+
+    def test_pruned(self) -> None:
+        """Pruned counts by name."""
+        assert Pruned(1, 2, 3).to_dict() == {"calls": 1, "records": 2, "unattributed": 3}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -25,6 +26,7 @@ import psycopg
 import pytest
 
 from minivoice_flow import Flow
+from minivoice_flow._journal import CallQuery
 from minivoice_flow.journal import SCHEMA_VERSION, CallJournal, JournalError, Outcome
 from tests import journal_worker
 from tests.cli import without_coverage
@@ -495,3 +497,79 @@ def test_times_in_any_zone_compare_as_instants(journal_url: str) -> None:
         journal.record_response("early", MENU)
         assert journal.prune(older_than=timedelta(minutes=60)).calls == 1
         assert [c.call_id for c in journal.recent()] == ["late"]
+
+
+class TestQueryPlans:
+    """Every read the support page makes is an index lookup or an index read in order: no
+    query reads a whole table, so a page costs its own rows whatever the journal holds."""
+
+    QUERIES = (
+        CallQuery(50),
+        CallQuery(50, before=10),
+        CallQuery(50, outcome=Outcome.BUSY),
+        CallQuery(50, outcome=Outcome.BUSY, before=10),
+        CallQuery(50, number="+15551230002"),
+        CallQuery(50, number="+15551230002", outcome=Outcome.FAILED, before=10),
+    )
+
+    def statements(self, store: str) -> list[tuple[str, Mapping[str, object]]]:
+        from minivoice_flow._journal.sql import Statements
+
+        chosen: Statements
+        if store == "sqlite":
+            from minivoice_flow._journal.sqlite import STATEMENTS as chosen
+        else:
+            from minivoice_flow._journal.postgres import STATEMENTS as chosen
+        return [
+            *(chosen.calls(query) for query in self.QUERIES),
+            (chosen.call, {"call_id": "call_1"}),
+            (chosen.timeline, {"call_id": "call_1"}),
+            (chosen.timeline_page, {"call_id": "call_1", "limit": 500}),
+            chosen.unattributed(50, None),
+            chosen.unattributed(50, 10),
+            (chosen.unattributed_count, {}),
+        ]
+
+    def test_no_full_scans(self, store: str, journal_url: str) -> None:
+        """No step reads a whole table, and nothing is sorted but pages already cut to their
+        length (the merge of a number's calling and called pages).
+
+        SQLite: each step on a table searches or walks an index. PostgreSQL, told to avoid
+        sequential and bitmap scans (as it does on tables of any size, for a short page): no
+        Seq Scan, no number or call ID filtered row by row, every Sort above a Limit."""
+        CallJournal(journal_url).close()
+        for sql, parameters in self.statements(store):
+            if store == "sqlite":
+                with closing(sqlite3.connect(journal_url)) as connection:
+                    explained = connection.execute(f"EXPLAIN QUERY PLAN {sql}", parameters)
+                    plan = [row[3] for row in explained]
+                steps = [line for line in plan if re.search(r"\b(calls|records)\b", line)]
+                assert steps and all("INDEX" in line for line in steps), (sql, plan)
+                for at, line in enumerate(plan):
+                    if "TEMP B-TREE FOR ORDER BY" in line:
+                        assert plan[at - 1] == "SCAN found", (sql, plan)
+            else:
+                with psycopg.connect(journal_url) as connection:
+                    connection.execute("SET enable_seqscan = off")
+                    connection.execute("SET enable_bitmapscan = off")
+                    plan = [row[0] for row in connection.execute(f"EXPLAIN {sql}", parameters)]
+                assert not any("Seq Scan" in line for line in plan), (sql, plan)
+                # A number or a call ID is looked up in its index, never filtered row by row.
+                filters = [line for line in plan if "Filter:" in line]
+                assert not any(re.search(r"_number|call_id", f) for f in filters), (sql, plan)
+                for at, line in enumerate(plan):
+                    if line.lstrip(" ->").startswith("Sort "):
+                        depth = len(line) - len(line.lstrip(" ->"))
+                        below = []
+                        for deeper in plan[at + 1 :]:
+                            if len(deeper) - len(deeper.lstrip(" ->")) <= depth:
+                                break
+                            below.append(deeper)
+                        assert any("Limit" in b for b in below), (sql, plan)
+
+    def test_a_number_both_calling_and_called(self, journal_url: str) -> None:
+        """A call from a number to itself is found once."""
+        with CallJournal(journal_url) as journal:
+            journal.record_webhook(webhook_for("call_1", from_="+15550001111", to="+15550001111"))
+            journal.record_webhook(webhook_for("call_2"))
+            assert [c.call_id for c in journal.recent(number="+15550001111")] == ["call_1"]

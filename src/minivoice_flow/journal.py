@@ -36,7 +36,7 @@ from typing import Any, Final
 
 from attrs import frozen
 
-from minivoice_flow import Flow, FlowError
+from minivoice_flow import Flow, FlowError, _converter
 from minivoice_flow._journal import (
     MAX_NUMBER,
     SCHEMA_VERSION,
@@ -103,6 +103,11 @@ class Record:
         """True when the record was read (webhooks) or emitted (responses) without error."""
         return self.error is None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as JSON-ready data: the time in ISO 8601, ``raw`` in base64."""
+        data: dict[str, Any] = _converter.unstructure(self)
+        return data
+
 
 @frozen
 class Received:
@@ -157,6 +162,14 @@ class LastStep:
         }
         return words[self.outcome]
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as JSON-ready data (``from_`` as ``from``, times in ISO 8601), and the
+        outcome in words under ``description``."""
+        fields: dict[str, Any] = _converter.unstructure(self)
+        data = {("from" if name == "from_" else name): value for name, value in fields.items()}
+        data["description"] = self.describe()
+        return data
+
 
 @frozen
 class Pruned:
@@ -165,6 +178,11 @@ class Pruned:
     calls: int
     records: int
     unattributed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The three counts as JSON-ready data."""
+        data: dict[str, Any] = _converter.unstructure(self)
+        return data
 
 
 def _utc_now() -> datetime:
@@ -273,9 +291,11 @@ class CallJournal:
 
     # Reading.
 
-    def timeline(self, call_id: str) -> tuple[Record, ...]:
-        """Every record of a call, in the order written."""
-        rows = self._store.timeline(checked_call_id(call_id))
+    def timeline(self, call_id: str, *, limit: int | None = None) -> tuple[Record, ...]:
+        """Every record of a call, in the order written (the first ``limit`` of them)."""
+        if limit is not None:
+            _check_limit(limit)
+        rows = self._store.timeline(checked_call_id(call_id), limit)
         return tuple(Record(*row) for row in rows)
 
     def last_step(self, call_id: str) -> LastStep | None:
@@ -297,8 +317,7 @@ class CallJournal:
         previous page. ``outcome`` keeps the calls that ended so; ``number`` the calls from
         or to that number.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise JournalError(f"limit must be a whole number, 1 or more; got {limit!r}")
+        _check_limit(limit)
         if outcome is not None:
             try:
                 outcome = Outcome(outcome)
@@ -347,6 +366,11 @@ class CallJournal:
     def _now(self) -> datetime:
         moment = self._clock()
         return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+
+
+def _check_limit(limit: object) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise JournalError(f"limit must be a whole number, 1 or more; got {limit!r}")
 
 
 def _postgres_store() -> OpenStore:

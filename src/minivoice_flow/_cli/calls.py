@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Final, Literal, TextIO
 
-from minivoice_flow import _converter
-from minivoice_flow._cli import EXIT_INVALID, EXIT_OK
+from minivoice_flow._cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from minivoice_flow._support import TOKEN_VARIABLE
 from minivoice_flow._text import printable
 from minivoice_flow.journal import (
     ENVIRONMENT_VARIABLE,
@@ -21,8 +22,12 @@ from minivoice_flow.journal import (
     JournalError,
     LastStep,
     Outcome,
+    Pruned,
     Record,
 )
+
+if TYPE_CHECKING:
+    from minivoice_flow.graph import FlowGraph
 
 DEFAULT_DB: Final = "calls.db"
 
@@ -63,13 +68,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="AGE",
         help="a number and a unit: s, m, h, d or w (30d is thirty days)",
     )
-    for sub in (show, listing, unattributed, prune):
+    serve = actions.add_parser(
+        "serve",
+        help="the support page in a browser: find a call, see what happened",
+        description=SERVE_HELP,
+    )
+    serve.add_argument(
+        "--flows",
+        action="append",
+        metavar="PATH",
+        help="show the IVR graph of the flows found here on each call's page (a .py file, a "
+        "directory, a package or a dotted module name, as build finds them); repeatable",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=_port, default=8080, help="the port to listen on (default 8080)"
+    )
+    serve.add_argument(
+        "--token",
+        help=f"the token every visitor must give (default: ${TOKEN_VARIABLE}); required on "
+        "any address but loopback. The environment variable keeps it out of the process list",
+    )
+    for sub in (show, listing, unattributed, prune, serve):
         sub.add_argument(
             "--db",
             metavar="PATH_OR_URL",
             help=f"the journal: a SQLite file or a postgresql:// URL (default: "
             f"${ENVIRONMENT_VARIABLE}, else {DEFAULT_DB})",
         )
+    for sub in (show, listing, unattributed, prune):
         sub.add_argument(
             "--format",
             choices=("text", "json"),
@@ -86,10 +115,22 @@ PRUNE_HELP = (
     "never part of a call), and unattributed records older than that; say how many."
 )
 
+SERVE_HELP = (
+    "Serve the support page: recent calls with their outcome, search by call ID or phone "
+    "number, each call's records and timeline picture, and JSON twins of each page. It only "
+    "reads the journal. It listens on loopback unless --host says otherwise; on any other "
+    f"address it needs a token (--token or ${TOKEN_VARIABLE}), which visitors give once on a "
+    "login form or as Authorization: Bearer. Runs until stopped (Ctrl-C). Needs jinja2 and "
+    "grandalf: pip install 'minivoice-flow[support]'. For production, run "
+    "minivoice_flow.support.make_app under a WSGI server such as gunicorn."
+)
+
 
 def run(args: argparse.Namespace) -> int:
-    action: Callable[[CallJournal, argparse.Namespace, TextIO], int] = _ACTIONS[args.action]
     db = args.db if args.db is not None else os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_DB
+    if args.action == "serve":
+        return _serve(args, db)
+    action: Callable[[CallJournal, argparse.Namespace, TextIO], int] = _ACTIONS[args.action]
     try:
         with CallJournal(db, create=False) as journal:
             return action(journal, args, sys.stdout)
@@ -171,6 +212,86 @@ def _prune(journal: CallJournal, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace, db: str) -> int:
+    """Serve the support page until interrupted; refuse a non-loopback address without a
+    token, and say what is missing when the page's libraries are not installed."""
+    from minivoice_flow._cli._interrupt import Interrupted
+    from minivoice_flow.support import make_app
+    from minivoice_flow.wsgi import is_loopback, make_server
+
+    token = args.token if args.token is not None else os.environ.get(TOKEN_VARIABLE) or None
+    if token is None and not is_loopback(args.host):
+        _error(
+            f"refusing to serve the journal on {args.host} without a token: anyone who can "
+            f"reach that address could read every call. Give --token (or set {TOKEN_VARIABLE}), "
+            "or listen on 127.0.0.1"
+        )
+        return EXIT_USAGE
+    flows = _flows(args.flows) if args.flows else None
+    if flows is False:
+        return EXIT_INVALID
+    try:
+        journal = CallJournal(db, create=False)
+    except JournalError as error:
+        _error(str(error))
+        return EXIT_INVALID
+    with journal:
+        try:
+            app = make_app(journal, flows or None, token=token)
+        except (ImportError, ValueError) as error:
+            _error(str(error))
+            return EXIT_INVALID if isinstance(error, ImportError) else EXIT_USAGE
+        try:
+            server = make_server(app, args.host, args.port)
+        except OSError as error:
+            _error(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}")
+            return EXIT_INVALID
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        guarded = "a token is required" if token is not None else "loopback only, no token"
+        print(
+            printable(
+                f"serving the support page for {journal.path} on "
+                f"http://{host}:{server.server_port}/ ({guarded}); Ctrl-C stops it"
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            server.serve_forever()
+        except (Interrupted, KeyboardInterrupt) as stop:
+            # Stopping is how a server ends: exit 0, unlike a command cut short.
+            reason = str(stop) if isinstance(stop, Interrupted) else "interrupted by SIGINT"
+            print(f"stopped ({reason.removeprefix('interrupted by ')})", file=sys.stderr)
+        finally:
+            server.server_close()
+    return EXIT_OK
+
+
+def _flows(paths: list[str]) -> FlowGraph | Literal[False]:
+    """The graph of the flows found in ``paths`` (as ``build`` finds them), or False when
+    they cannot be loaded or drawn, each problem said."""
+    from minivoice_flow import Flow
+    from minivoice_flow._cli._discover import discover
+    from minivoice_flow.fallback import FlowSet
+    from minivoice_flow.graph import flow_graph
+
+    found = discover(paths)
+    problems = [str(problem) for problem in found.problems]
+    if not found.flows and not problems:
+        problems.append(f"{' '.join(paths)}: no named flows found for --flows")
+    if not problems:
+        sets = [bundle for bundle in found.bundles if isinstance(bundle, FlowSet)]
+        single = [item.flow for item in found.flows if isinstance(item.flow, Flow)]
+        try:
+            return flow_graph(*sets, *single)
+        except Exception as error:  # two flows with one name, an on_input that fails
+            problems.append(f"--flows: cannot draw the graph: {type(error).__name__}: {error}")
+    for problem in problems:
+        _error(problem)
+    return False
+
+
 def _draw(path: Path, timeline: tuple[Record, ...], last: LastStep) -> bool:
     """Write the picture of a call to ``path`` (atomically); False, said why, when it cannot."""
     from minivoice_flow._cli._report import os_reason
@@ -198,20 +319,18 @@ _ACTIONS: dict[str, Callable[[CallJournal, argparse.Namespace, TextIO], int]] = 
 
 
 def _print_json(document: dict[str, object], out: TextIO) -> None:
-    """One JSON document: records and calls as objects of their fields (times in ISO 8601,
-    the bytes of an unreadable webhook in base64), with each call's outcome in words too."""
+    """One JSON document: records and calls as objects of their fields (``to_dict()``: times
+    in ISO 8601, the bytes of an unreadable webhook in base64, each call's outcome in words)."""
     json.dump({key: _data(value) for key, value in document.items()}, out, indent=2)
     out.write("\n")
 
 
-def _data(value: object) -> Any:
-    """Plain data through the library's converter; a call also gets its outcome in words."""
-    if isinstance(value, list):
+def _data(value: object) -> object:
+    if isinstance(value, tuple):
         return [_data(item) for item in value]
-    data = _converter.unstructure(value)
-    if isinstance(value, LastStep):
-        data["description"] = value.describe()
-    return data
+    if isinstance(value, Record | LastStep | Pruned):
+        return value.to_dict()
+    return value
 
 
 def _print_table(calls: Iterable[LastStep], out: TextIO) -> None:
@@ -252,6 +371,12 @@ def _headline(record: Record) -> str:
 def _indented(text: str) -> str:
     """Each line of ``text`` indented, with what it holds made safe for a terminal."""
     return "\n".join(f"      {printable(line)}" for line in text.splitlines() or [""])
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text[:6]) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number, 0 to 65535; got {text!r}")
+    return int(text)
 
 
 def _positive(text: str) -> int:

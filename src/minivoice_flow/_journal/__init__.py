@@ -143,8 +143,8 @@ class Store(Protocol):
         already is not written again: ``(the stored record, True)``."""
         ...
 
-    def timeline(self, call_id: str) -> Sequence[RecordRow]:
-        """Every record of a call, in the order written."""
+    def timeline(self, call_id: str, limit: int | None = None) -> Sequence[RecordRow]:
+        """Every record of a call, in the order written (the first ``limit``)."""
         ...
 
     def call(self, call_id: str) -> CallRow | None:

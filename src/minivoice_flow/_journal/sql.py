@@ -111,6 +111,7 @@ class Statements:
             f"SELECT {self.record_columns} FROM {records} "
             f"WHERE call_id = {p('call_id')} ORDER BY id"
         )
+        self.timeline_page = f"{self.timeline} LIMIT {p('limit')}"
         self.call = f"SELECT {self.call_columns} FROM {calls} WHERE call_id = {p('call_id')}"
         self.unattributed_count = f"SELECT count(*) FROM {records} WHERE call_id IS NULL"
 
@@ -128,7 +129,13 @@ class Statements:
         return (call_id, step, outcome, status, first_at, last_at, from_, to, count, unread, last)
 
     def calls(self, query: CallQuery) -> tuple[str, dict[str, object]]:
-        """A page of summaries: the SQL (fixed fragments only) and its parameters."""
+        """A page of summaries: the SQL (fixed fragments only) and its parameters.
+
+        Each condition has an index that reads calls newest first, so a page costs its own
+        rows, however many calls match. A number is looked up as the calling number and as
+        the called number separately (a page of each, by its own index, then merged): an
+        ``OR`` of the two would read every call to a busy line's number before sorting.
+        """
         p = self.dialect.parameter
         where: list[str] = []
         parameters: dict[str, object] = {"limit": query.limit}
@@ -138,13 +145,20 @@ class Statements:
         if query.outcome is not None:
             where.append(f"outcome = {p('outcome')}")
             parameters["outcome"] = str(query.outcome)
-        if query.number is not None:
-            where.append(f"(from_number = {p('number')} OR to_number = {p('number')})")
-            parameters["number"] = query.number
-        condition = f"WHERE {' AND '.join(where)} " if where else ""
+        newest = f"ORDER BY last_id DESC LIMIT {p('limit')}"
+
+        def page(conditions: list[str]) -> str:
+            condition = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+            return f"SELECT {self.call_columns} FROM {self.dialect.calls} {condition}{newest}"
+
+        if query.number is None:
+            return page(where), parameters
+        parameters["number"] = query.number
+        by_caller = page([f"from_number = {p('number')}", *where])
+        by_called = page([f"to_number = {p('number')}", *where])
         sql = (
-            f"SELECT {self.call_columns} FROM {self.dialect.calls} {condition}"
-            f"ORDER BY last_id DESC LIMIT {p('limit')}"
+            f"SELECT {self.call_columns} FROM (SELECT * FROM ({by_caller}) AS caller "
+            f"UNION SELECT * FROM ({by_called}) AS called) AS found {newest}"
         )
         return sql, parameters
 
@@ -297,8 +311,11 @@ class Reading:
     def _read(self, sql: str, parameters: Mapping[str, object]) -> Sequence[Sequence[Any]]:
         raise NotImplementedError
 
-    def timeline(self, call_id: str) -> list[RecordRow]:
-        rows = self._read(self.statements.timeline, {"call_id": call_id})
+    def timeline(self, call_id: str, limit: int | None = None) -> list[RecordRow]:
+        if limit is None:
+            rows = self._read(self.statements.timeline, {"call_id": call_id})
+        else:
+            rows = self._read(self.statements.timeline_page, {"call_id": call_id, "limit": limit})
         return [self.statements.record(row) for row in rows]
 
     def call(self, call_id: str) -> CallRow | None:
