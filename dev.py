@@ -7,7 +7,8 @@ left broken by an interrupted set-up (no pip in it, or the mark of an install th
 finished) is noticed, said so, and made again from scratch.
 
     build   export the example flows to static JSON in build/flows (the main job)
-    check   every check: the test suite, mypy --strict, ruff, and the generated-files check
+    check   every check: the test suite under branch coverage (95% at least), mypy --strict,
+            ruff, and the generated-files check
     setup   only make (or repair) .venv; build and check do this first anyway
 """
 
@@ -31,7 +32,10 @@ UNFINISHED = "unfinished"
 
 BUILD = [["-m", "minivoice_flow", "build", "examples/flows", "--out", "build/flows"]]
 CHECK = [
-    ["-m", "pytest"],
+    ["-m", "coverage", "erase"],
+    ["-m", "coverage", "run", "-m", "pytest"],
+    ["-m", "coverage", "combine", "--quiet"],
+    ["-m", "coverage", "report"],
     ["-m", "mypy", "--strict"],
     ["-m", "ruff", "check", "."],
     ["-m", "ruff", "format", "--check", "."],

@@ -15,6 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "flows"
 
 
+def without_coverage() -> dict[str, str]:
+    """The environment for a subprocess that checks what it imports: without coverage's
+    start-up hook (dev.py check measures subprocesses), which loads sqlite3 of its own."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS")}
+
+
 @frozen
 class Ran:
     """What a run of the command gave: exit code and its output as text."""

@@ -26,6 +26,7 @@ from tests.cli import (
     run_cli,
     snapshot,
     terminal_safe,
+    without_coverage,
     write_module,
 )
 
@@ -336,7 +337,7 @@ class TestStartUp:
         done = subprocess.run(
             [sys.executable, "-c", PROBE, *args],
             capture_output=True,
-            env={**os.environ, "MODULES_FILE": str(record)},
+            env={**without_coverage(), "MODULES_FILE": str(record)},
             timeout=120,
         )
         assert done.returncode == 0, done.stderr

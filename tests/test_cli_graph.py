@@ -8,7 +8,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tests.cli import EXAMPLES, ROOT, run_cli, write_module
+from tests.cli import EXAMPLES, ROOT, run_cli, without_coverage, write_module
 
 GOLDEN = ROOT / "tests" / "golden" / "graphs"
 
@@ -120,7 +120,13 @@ def test_importing_the_library_loads_neither_graph_nor_layout() -> None:
         "print(sorted(m for m in sys.modules if m.startswith(('grandalf', 'minivoice_flow.graph',"
         " 'minivoice_flow._graph', 'minivoice_flow._draw', 'xml'))))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=without_coverage(),
+    )
     assert done.stdout.strip() == "[]"
 
 

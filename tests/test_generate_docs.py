@@ -18,7 +18,6 @@ from minivoice_flow._generate.docs import (
     GenerationError,
     docs_files,
     environment,
-    mentioned_actions,
     sample_value,
 )
 from minivoice_flow._generate.schema import build_schema
@@ -135,15 +134,6 @@ class TestSampleValues:
         field = FieldInfo("label", False, "str | None", FieldSpec("string", "d", pattern="[a-z]+"))
         with pytest.raises(GenerationError, match=r"no sample value for play\.label"):
             sample_value(info, field)
-
-
-class TestMentionedActions:
-    """A rule involves the actions its description names."""
-
-    def test_from_code_text(self) -> None:
-        assert {"send_digits", "transfer"} <= mentioned_actions(CODES["digits_too_early"])
-        assert mentioned_actions(CODES["unreachable_action"]) >= {"hangup", "redirect"}
-        assert not mentioned_actions(CODES["empty_actions"]) & set(CATALOGUE_BY_KIND)
 
 
 class TestLinks:

@@ -29,6 +29,7 @@ from minivoice_flow import Flow
 from minivoice_flow._journal import CallQuery
 from minivoice_flow.journal import SCHEMA_VERSION, CallJournal, JournalError, Outcome
 from tests import journal_worker
+from tests.cli import without_coverage
 from tests.journal_worker import count_records, load_call, webhook_for
 from tests.postgres import Server, free_port
 
@@ -464,7 +465,7 @@ class TestImports:
             f"CallJournal({str(tmp_path / 'x.db')!r}).record_response('call_1', '{{}}')\n"
             "assert not [m for m in sys.modules if m.startswith('psycopg')]\n"
         )
-        subprocess.run([sys.executable, "-c", code], check=True)
+        subprocess.run([sys.executable, "-c", code], check=True, env=without_coverage())
 
     def test_without_the_extra(self) -> None:
         """A PostgreSQL URL without psycopg installed names the extra to install."""

@@ -7,11 +7,15 @@ import json
 import pytest
 
 from minivoice_flow import Direction, Flow, FlowValidationError, validate
+from minivoice_flow._actions import CATALOGUE_BY_KIND
+from minivoice_flow._codes import CODES
+from minivoice_flow._rules import RULES
 from tests.cases import payload_of
 
 PROMPT = "https://media.example.com/menu.wav"
 NEXT = "https://app.example.com/ivr/next"
 BUSY = "https://app.example.com/ivr/busy"
+URL = "https://app.example.com/ivr/step"
 PBX = "+15551230002"
 
 
@@ -246,3 +250,33 @@ class TestOrderAndStrictness:
         assert info.value.diagnostics[0].severity == "warning"  # strict does not relabel
         with pytest.raises(FlowValidationError):
             flow.to_dict(strict=True)
+
+
+class TestCodeTable:
+    """Each diagnostic is declared once, in the code table, and the rules agree with it."""
+
+    def test_every_rule_has_its_row_and_every_rule_row_its_rule(self) -> None:
+        """A rule function is named for its code; a code of kind "rule" has a function."""
+        assert {rule.__name__ for rule in RULES} == {
+            code for code, info in CODES.items() if info.kind == "rule"
+        }
+
+    def test_the_actions_a_rule_names_are_actions(self) -> None:
+        """involves and requires name real actions; a rule requires only what it involves,
+        and reads only fields of the actions it involves."""
+        for info in CODES.values():
+            assert set(info.involves) <= set(CATALOGUE_BY_KIND), info.code
+            assert set(info.requires) <= set(info.involves), info.code
+            fields = {f.name for kind in info.involves for f in CATALOGUE_BY_KIND[kind].fields}
+            assert set(info.reads) <= fields, info.code
+
+    def test_a_rule_that_reads_no_field_is_decided_by_the_kinds(self) -> None:
+        """The rules' plan keeps no rule decided by kinds that did not fire: the same kinds
+        with other values give the same verdict for such a rule."""
+        calm = Flow().play(URL).collect("pin").redirect(URL)
+        other = Flow().play(URL + "2").collect("digits").redirect(URL + "3")
+        assert calm.check().codes == other.check().codes == ()
+        bare = Flow().transfer("+15551230002").send_digits("1")
+        ready = Flow().transfer("+15551230002", fallback_url=URL).send_digits("w1")
+        assert bare.check().codes == ("transfer_without_fallback", "digits_too_early")
+        assert ready.check().codes == ()  # same kinds: the rules that read values run again

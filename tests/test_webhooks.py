@@ -213,7 +213,7 @@ class TestMalformed:
         ("payload", "code", "words"),
         [
             (b"\xff{}", "malformed_json", "not UTF-8"),
-            ("{", "malformed_json", "not JSON"),
+            ("{", "malformed_json", "not valid JSON"),
             ('{"event": NaN}', "malformed_json", "NaN"),
             ("[]", "malformed_payload", "must be a JSON object; got an array"),
             ("null", "malformed_payload", "got null"),

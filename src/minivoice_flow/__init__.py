@@ -16,6 +16,7 @@ from minivoice_flow._actions import (
 )
 from minivoice_flow._diagnostics import (
     Diagnostic,
+    DiagnosticError,
     FlowError,
     FlowValidationError,
     Report,
@@ -29,6 +30,7 @@ __all__ = [
     "Action",
     "Collect",
     "Diagnostic",
+    "DiagnosticError",
     "Direction",
     "Flow",
     "FlowError",

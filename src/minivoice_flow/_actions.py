@@ -15,10 +15,12 @@ import attrs
 from attrs import field, frozen
 
 from minivoice_flow import _limits as L
-from minivoice_flow._diagnostics import Diagnostic, FlowError
+from minivoice_flow._codes import diagnostic
+from minivoice_flow._diagnostics import FlowError
 from minivoice_flow._fields import (
     E164_PATTERN,
     SIP_PATTERN,
+    URL_HEAD_PATTERN,
     URL_PATTERN,
     VARIABLE_PATTERN,
     FieldSpec,
@@ -44,7 +46,13 @@ def _defined_by(spec: FieldSpec) -> dict[str, Any]:
 def _url(doc: str) -> dict[str, Any]:
     return _defined_by(
         FieldSpec(
-            "string", doc, allowed=_URL_WORDS, max_length=L.MAX_URL_LENGTH, pattern=URL_PATTERN
+            "string",
+            doc,
+            allowed=_URL_WORDS,
+            max_length=L.MAX_URL_LENGTH,
+            pattern=URL_PATTERN,
+            # After the host, a URL holds any printable ASCII: "/", "?" or "#" must follow it.
+            head_pattern=rf"{URL_HEAD_PATTERN}(?:[/?#]|\Z)",
         )
     )
 
@@ -63,7 +71,7 @@ def _validator(spec: FieldSpec) -> Callable[[_Action, attrs.Attribute[Any], obje
         if problem is not None:
             code, message = problem
             path = f"/{instance.kind}/{attribute.name}"
-            raise FlowError(message, [Diagnostic.error(code, path, message)])
+            raise FlowError(message, [diagnostic(code, path, message)])
         if isinstance(value, float):
             # A whole float (2000.0, as JSON may carry it) is accepted as the int it equals.
             # This is the rare slow path, so it costs the usual int nothing, unlike a
@@ -336,7 +344,7 @@ def _type_name(annotation: object) -> str:
     return repr(annotation)
 
 
-def _describe(cls: type[Action]) -> ActionInfo:
+def describe_action(cls: type[Action]) -> ActionInfo:
     fields = tuple(
         FieldInfo(
             name=a.name,
@@ -351,5 +359,5 @@ def _describe(cls: type[Action]) -> ActionInfo:
 
 
 #: The catalogue: what every action is, derived from the classes above.
-CATALOGUE: Final[tuple[ActionInfo, ...]] = tuple(_describe(cls) for cls in ACTION_TYPES)
+CATALOGUE: Final[tuple[ActionInfo, ...]] = tuple(describe_action(cls) for cls in ACTION_TYPES)
 CATALOGUE_BY_KIND: Final[dict[str, ActionInfo]] = {info.kind: info for info in CATALOGUE}

@@ -1,25 +1,49 @@
-"""Every diagnostic code: its severity, when it fires and how to fix it (the docs read this)."""
+"""Every diagnostic code, declared once: its severity, when it fires, the fix, and the actions
+it involves. The rules, the field checks, the JSON reader and the reference docs all read it.
+"""
 
 from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from minivoice_flow._diagnostics import Severity
+from minivoice_flow._diagnostics import Diagnostic, Severity
 from minivoice_flow._limits import MAX_ACTIONS, MAX_PAYLOAD_BYTES
 
 
 class CodeInfo(NamedTuple):
-    """What a diagnostic code means, for people reading the reference docs."""
+    """What a diagnostic code means: for the code that raises it and for the docs."""
 
     code: str
     severity: Severity
     kind: str  # "payload", "field" or "rule"
     when: str
     fix: str
+    #: The actions a rule cannot fire without: it is not run on an array missing one.
+    requires: tuple[str, ...] = ()
+    #: Every action a rule reads (the docs list the rule on each of their pages).
+    involves: tuple[str, ...] = ()
+    #: The fields whose values decide whether a rule fires. A rule that reads none is decided
+    #: by the kinds of the actions alone.
+    reads: tuple[str, ...] = ()
 
 
-def _info(code: str, severity: Severity, kind: str, when: str, fix: str) -> CodeInfo:
-    return CodeInfo(code, severity, kind, when, fix)
+def _info(
+    code: str,
+    severity: Severity,
+    kind: str,
+    when: str,
+    fix: str,
+    *,
+    requires: tuple[str, ...] = (),
+    involves: tuple[str, ...] = (),
+    reads: tuple[str, ...] = (),
+) -> CodeInfo:
+    return CodeInfo(code, severity, kind, when, fix, requires, involves, reads)
+
+
+def diagnostic(code: str, path: str, message: str) -> Diagnostic:
+    """A diagnostic of ``code``, with the severity the table gives it."""
+    return Diagnostic(code, CODES[code].severity, path, message)
 
 
 CODES: Final[dict[str, CodeInfo]] = {
@@ -135,6 +159,7 @@ CODES: Final[dict[str, CodeInfo]] = {
             "An action comes after a `hangup` or `redirect`, which end the array, so it can "
             "never run. Reported once for each such action.",
             "Remove the action, or move it before the terminal action.",
+            involves=("hangup", "redirect"),
         ),
         _info(
             "collect_without_prompt",
@@ -143,6 +168,8 @@ CODES: Final[dict[str, CodeInfo]] = {
             "A `collect` has no `play` before it (since the start, or since the previous "
             "`collect`), so the caller is not told what to press.",
             "Add a `play` prompt just before the `collect`.",
+            requires=("collect",),
+            involves=("collect", "play"),
         ),
         _info(
             "input_not_forwarded",
@@ -151,6 +178,8 @@ CODES: Final[dict[str, CodeInfo]] = {
             "A `collect` is not followed by a `redirect` in the same array, so the digits are "
             "stored but the application never sees them.",
             "End the array with a `redirect` to the URL that acts on the input.",
+            requires=("collect",),
+            involves=("collect", "redirect"),
         ),
         _info(
             "transfer_before_decision",
@@ -159,6 +188,8 @@ CODES: Final[dict[str, CodeInfo]] = {
             "A `transfer` comes after a `collect` in the same array: its destination was fixed "
             "before the application could see what the caller chose.",
             "Redirect after the `collect`, and return the `transfer` from that URL.",
+            requires=("transfer", "collect"),
+            involves=("transfer", "collect"),
         ),
         _info(
             "transfer_without_fallback",
@@ -168,6 +199,9 @@ CODES: Final[dict[str, CodeInfo]] = {
             "or fails, the call simply ends.",
             "Set `fallback_url` to a URL that serves what to do instead (a message, a retry, "
             "voicemail).",
+            requires=("transfer",),
+            involves=("transfer",),
+            reads=("fallback_url",),
         ),
         _info(
             "digits_too_early",
@@ -177,6 +211,9 @@ CODES: Final[dict[str, CodeInfo]] = {
             "no leading `w`, `W` or `,`: the tones start the moment the far end answers, "
             "usually before its menu listens.",
             "Set `pause_before_ms` (2000 is a common start) or begin the digits with `w`.",
+            requires=("send_digits", "transfer"),
+            involves=("send_digits", "transfer"),
+            reads=("pause_before_ms", "digits"),
         ),
         _info(
             "digits_to_caller",
@@ -185,6 +222,8 @@ CODES: Final[dict[str, CodeInfo]] = {
             "In a flow declared inbound, a `send_digits` comes before any `transfer`, so the "
             "tones go to the caller rather than to another phone system.",
             "Move the `send_digits` after the `transfer` that reaches the system expecting them.",
+            requires=("send_digits",),
+            involves=("send_digits", "transfer"),
         ),
     )
 }

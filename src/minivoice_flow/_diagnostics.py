@@ -86,19 +86,27 @@ def report_of(diagnostics: Sequence[Diagnostic]) -> Report:
     return Report(tuple(diagnostics)) if diagnostics else _EMPTY_REPORT
 
 
-class FlowError(ValueError):
-    """A value or flow the platform would reject.
+class DiagnosticError(ValueError):
+    """The base of the library's errors that carry their problems as diagnostics.
 
-    Raised by a builder call for the field it set, and (as ``FlowValidationError``) when a flow
-    or payload breaks the rules. ``diagnostics`` holds the problems as data.
+    ``FlowError`` (and so ``FlowValidationError``) and ``webhooks.WebhookError`` share it:
+    ``diagnostics`` holds the problems as data, ``code`` and ``path`` name the first one, and
+    ``subject`` (when given) says what was read: ``"payload"``, ``"webhook"``...
     """
 
-    def __init__(self, message: str, diagnostics: Iterable[Diagnostic] = ()) -> None:
+    def __init__(
+        self, message: str, diagnostics: Iterable[Diagnostic] = (), *, subject: str | None = None
+    ) -> None:
+        found = tuple(diagnostics)
+        if subject is not None:  # the headline, then one line per diagnostic
+            message = "\n".join([f"{message}:", *(f"  {d}" for d in found)])
         super().__init__(message)
-        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        self.diagnostics: tuple[Diagnostic, ...] = found
+        self.subject = subject
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.args[0], self.diagnostics))
+        # Rebuilt without calling __init__ (whose arguments differ between subclasses).
+        return (_restore, (type(self), self.args), self.__dict__)
 
     @property
     def code(self) -> str | None:
@@ -109,6 +117,20 @@ class FlowError(ValueError):
     def path(self) -> str | None:
         """The JSON pointer of the first diagnostic, if any."""
         return self.diagnostics[0].path if self.diagnostics else None
+
+
+def _restore(cls: type[DiagnosticError], args: tuple[Any, ...]) -> DiagnosticError:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
+
+
+class FlowError(DiagnosticError):
+    """A value or flow the platform would reject.
+
+    Raised by a builder call for the field it set, and (as ``FlowValidationError``) when a flow
+    or payload breaks the rules. ``diagnostics`` holds the problems as data.
+    """
 
     def to_payload(self) -> dict[str, Any]:
         """MiniVoice's error shape, with our diagnostics under ``details``."""
@@ -124,32 +146,17 @@ class FlowError(ValueError):
 class FlowValidationError(FlowError):
     """A flow or payload with errors (or, in strict mode, warnings); carries all of them."""
 
+    subject: str
+
     def __init__(self, diagnostics: Iterable[Diagnostic], *, subject: str = "flow") -> None:
         found = tuple(diagnostics)
-        super().__init__(_summary(subject, found), found)
-        self.subject = subject
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_validation_error, (self.diagnostics, self.subject))
+        errors = sum(d.severity == "error" for d in found)
+        counts = f"{_plural(errors, 'error')}, {_plural(len(found) - errors, 'warning')}"
+        super().__init__(f"{subject} is not valid ({counts})", found, subject=subject)
 
     @property
     def report(self) -> Report:
         return Report(self.diagnostics)
-
-
-def _rebuild_validation_error(
-    diagnostics: tuple[Diagnostic, ...], subject: str
-) -> FlowValidationError:
-    return FlowValidationError(diagnostics, subject=subject)
-
-
-def _summary(subject: str, diagnostics: Sequence[Diagnostic]) -> str:
-    errors = sum(d.severity == "error" for d in diagnostics)
-    warnings = len(diagnostics) - errors
-    counts = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
-    lines = [f"{subject} is not valid ({counts}):"]
-    lines.extend(f"  {d}" for d in diagnostics)
-    return "\n".join(lines)
 
 
 def _plural(n: int, word: str) -> str:

@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from attrs import field, frozen
 
@@ -38,10 +38,11 @@ _URL_IPV6: Final = r"\[(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]*\]"
 _URL_PORT: Final = (
     r"(?::(?:[0-5]?[0-9]{1,4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])?)?"
 )
-URL_PATTERN: Final = (
+#: The scheme and authority; after them a URL holds any printable ASCII after "/", "?" or "#".
+URL_HEAD_PATTERN: Final = (
     f"[Hh][Tt][Tt][Pp][Ss]?://{_URL_USERINFO}(?:{_URL_NAME}|{_URL_IPV6}){_URL_PORT}"
-    r"(?:[/?#][!-~]*)?"
 )
+URL_PATTERN: Final = URL_HEAD_PATTERN + r"(?:[/?#][!-~]*)?"
 E164_PATTERN: Final = r"\+[1-9][0-9]{1,%d}" % (L.MAX_E164_DIGITS - 1)
 SIP_PATTERN: Final = r"sips?:[!-~]+"
 VARIABLE_PATTERN: Final = r"[a-z][a-z0-9_]{0,%d}" % (L.MAX_VARIABLE_LENGTH - 1)
@@ -66,6 +67,10 @@ class FieldSpec:
     #: The whole string must match this (unanchored; anchored where it is used).
     pattern: str | None = None
     choices: tuple[str, ...] | None = None
+    #: For a value known to be printable ASCII with no space: a pattern that, matched at the
+    #: start, says the same as ``pattern`` matched in full, so a long value is not read to its
+    #: end (validate()'s fast path proves the characters for a whole payload at once).
+    head_pattern: str | None = None
     #: What the platform does when the field is left out (documentation only).
     default: str | int | None = None
     unit: str | None = None
@@ -88,6 +93,20 @@ class FieldSpec:
             unit = f" {self.unit}" if self.unit else ""
             return f"a whole number from {self.minimum} to {self.maximum}{unit}"
         return self.allowed
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes ``check`` can return for this field, in the order it checks."""
+        found = ["invalid_type"]
+        if (
+            self.json_type == "integer"
+            or self.min_length is not None
+            or self.max_length is not None
+        ):
+            found.append("out_of_range")
+        if self.alphabet is not None or self.pattern is not None or self.choices is not None:
+            found.append("invalid_value")
+        return tuple(found)
 
     def check(self, where: str, value: object) -> tuple[str, str] | None:
         """Return ``(code, message)`` for a value this field does not accept, else None.
@@ -148,37 +167,44 @@ class FieldSpec:
         return f"at most {self.max_length} characters long"
 
 
-def _quick_test(spec: FieldSpec) -> Callable[[object], bool]:
-    """A predicate true for the usual valid values of ``spec`` (a plain int or str).
+def quick_test(spec: FieldSpec, name: str) -> tuple[str, dict[str, Any]]:
+    """A Python expression true for the usual valid values of ``spec`` held in variable
+    ``name`` (a plain int or str), and the globals it needs (their names start ``_q_<name>``).
 
     It may say False for a valid value (a whole float, say): ``check()`` has the last word.
+    Written as source so the builder methods can inline it (see ``_flow``).
     """
     if spec.json_type == "integer":
-        low, high = spec.minimum, spec.maximum
-        return lambda value: type(value) is int and low <= value <= high  # type: ignore[operator]
+        return f"type({name}) is int and {spec.minimum} <= {name} <= {spec.maximum}", {}
     if spec.choices is not None:
-        choices = frozenset(spec.choices)
-        return lambda value: type(value) is str and value in choices
+        return f"type({name}) is str and {name} in _q_{name}", {
+            f"_q_{name}": frozenset(spec.choices)
+        }
+    test = f"type({name}) is str"
     if spec.alphabet is not None:
         # The length limits go into the pattern, so one regex call answers for both.
         low, high = spec.min_length or 0, spec.max_length
         bound = "" if high is None else high
-        matcher = re.compile(f"[{re.escape(spec.alphabet)}]{{{low},{bound}}}").fullmatch
-        return lambda value: type(value) is str and matcher(value) is not None
-    if spec._regex is not None:
-        matcher = spec._regex.fullmatch
+        regex = re.compile(f"[{re.escape(spec.alphabet)}]{{{low},{bound}}}")
     else:
-        matcher = re.compile(".*", re.DOTALL).fullmatch
-    if spec.min_length is None and spec.max_length is None:
-        return lambda value: type(value) is str and matcher(value) is not None
-    shortest = spec.min_length or 0
-    longest = spec.max_length if spec.max_length is not None else float("inf")
-    return lambda value: (
-        type(value) is str and shortest <= len(value) <= longest and matcher(value) is not None
-    )
+        if spec.min_length:
+            test += f" and {spec.min_length} <= len({name})"
+        if spec.max_length is not None:
+            test += f" and len({name}) <= {spec.max_length}"
+        regex = spec._regex if spec._regex is not None else re.compile(".*", re.DOTALL)
+    return f"{test} and _q_{name}({name}) is not None", {f"_q_{name}": regex.fullmatch}
+
+
+def _quick_test(spec: FieldSpec) -> Callable[[object], bool]:
+    """``quick_test`` as a predicate."""
+    expression, names = quick_test(spec, "value")
+    test: Callable[[object], bool] = eval(f"lambda value: {expression}", names)  # our own text
+    return test
 
 
 _DISPLAY_LIMIT: Final = 60
+#: A string as JSON text, non-ASCII kept: json.dumps(text, ensure_ascii=False), minus its cost.
+_json_string: Final = json.encoder.encode_basestring
 _JSON_TYPE_NAMES: Final = {
     bool: "a boolean",
     int: "an integer",
@@ -209,7 +235,7 @@ def describe(value: object) -> str:
             return "Infinity" if value > 0 else "-Infinity"
         return repr(value)
     if isinstance(value, str):
-        shown = json.dumps(value[:_DISPLAY_LIMIT], ensure_ascii=False)
+        shown = _json_string(value[:_DISPLAY_LIMIT])
         return shown if len(value) <= _DISPLAY_LIMIT else f'{shown[:-1]}..." (a string)'
     kind = _JSON_TYPE_NAMES.get(type(value), f"a Python {type(value).__name__}")
     return kind
@@ -219,7 +245,7 @@ def describe_char(char: str) -> str:
     """Name one character so look-alikes (full-width, Arabic-Indic digits) are plain to see."""
     import unicodedata  # only needed on the error path
 
-    shown = json.dumps(char, ensure_ascii=False)
+    shown = _json_string(char)
     if char.isascii() and char.isprintable():
         hint = ""
         if char in "abcd":

@@ -18,6 +18,7 @@ from minivoice_flow._actions import (
     Redirect,
     SendDigits,
     Transfer,
+    describe_action,
 )
 from minivoice_flow._diagnostics import (
     Diagnostic,
@@ -26,8 +27,8 @@ from minivoice_flow._diagnostics import (
     Report,
     report_of,
 )
-from minivoice_flow._fields import describe
-from minivoice_flow._rules import Direction, Steps, check_steps
+from minivoice_flow._fields import describe, quick_test
+from minivoice_flow._rules import Direction, check_actions
 
 P = ParamSpec("P")
 
@@ -38,31 +39,76 @@ def _builder_method(cls: Callable[P, Action]) -> Callable[Concatenate[Flow, P], 
     """Make ``Flow.<action>(...)``: it takes exactly the action class's arguments.
 
     The action class is the one definition of its fields, so a new field needs no edit here.
-    A bad value raises ``FlowError`` from the class's validators, located at the index the
-    action would have taken.
+    The method is written as source, as attrs writes ``__init__``: each field's quick test
+    inline, then the action filled slot by slot. A value the quick tests do not accept goes
+    to the class itself, whose validators raise ``FlowError`` (located at the index the action
+    would have taken) or accept it (a whole float).
     """
-
-    def method(self: Flow, /, *args: P.args, **kwargs: P.kwargs) -> Flow:
-        try:
-            action = cls(*args, **kwargs)
-        except FlowError as error:
-            raise _located(error, len(self._actions)) from None
-        # _with_actions, inlined: this is the hottest path there is.
-        new = _new_flow(Flow)
-        _set_head(new, self._head)
-        _set_actions(new, (*self._actions, action))
-        return new
-
     action_type: type[Action] = cls  # type: ignore[assignment]
+    fields = describe_action(action_type).fields
+    names: dict[str, Any] = {
+        "_cls": action_type,
+        "_new": object.__new__,
+        "_slow": _checked_by_class,
+    }
+    if "_set_actions" in globals():
+        names.update(_Flow=Flow, _set_head=_set_head, _set_actions=_set_actions)
+    else:  # Flow's own methods: it and its slot setters are filled in once the class exists
+        _BUILDER_NAMESPACES.append(names)
+    tests, fill, required, optional = [], [], [], []
+    for field in fields:
+        test, test_names = quick_test(field.spec, field.name)
+        names.update(test_names)
+        # On the class, a slot's name gives its descriptor (inherited ones included).
+        names[f"_set_{field.name}"] = getattr(action_type, field.name).__set__
+        fill.append(f"        _set_{field.name}(action, {field.name})")
+        if field.required:
+            required.append(field.name)
+            tests.append(f"({test})")
+        else:
+            optional.append(field.name)
+            tests.append(f"({field.name} is None or {test})")
+    parameters = ", ".join(["self", "/", *required, *(["*"] if optional else [])])
+    parameters += "".join(f", {name}=None" for name in optional)
+    arguments = ", ".join([*required, *(f"{name}={name}" for name in optional)])
+    source = "\n".join(
+        [
+            f"def {action_type.kind}({parameters}):",
+            f"    if {' and '.join(tests) or 'True'}:",
+            "        action = _new(_cls)",
+            *fill,
+            "    else:",
+            f"        action = _slow(_cls, len(self._actions), {arguments})",
+            # _with_actions, inlined: this is the hottest path there is.
+            "    new = _new(_Flow)",
+            "    _set_head(new, self._head)",
+            "    _set_actions(new, (*self._actions, action))",
+            "    return new",
+        ]
+    )
+    exec(compile(source, f"<Flow.{action_type.kind}>", "exec"), names)  # our own source
+    method: Any = names[action_type.kind]
     signature = inspect.signature(action_type)
     self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
-    method.__name__ = action_type.kind
     method.__qualname__ = f"Flow.{action_type.kind}"
+    method.__module__ = __name__
     method.__doc__ = f"{action_type.__doc__}\n\nAppends a ``{action_type.__name__}`` action."
-    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+    method.__signature__ = signature.replace(
         parameters=[self_param, *signature.parameters.values()], return_annotation="Flow"
     )
-    return method
+    built: Callable[Concatenate[Flow, P], Flow] = method
+    return built
+
+
+_BUILDER_NAMESPACES: list[dict[str, Any]] = []
+
+
+def _checked_by_class(cls: Callable[..., Action], index: int, *args: Any, **kwargs: Any) -> Action:
+    """The action made by its class, whose validators check every value."""
+    try:
+        return cls(*args, **kwargs)
+    except FlowError as error:
+        raise _located(error, index) from None
 
 
 def _located(error: FlowError, index: int) -> FlowError:
@@ -149,7 +195,7 @@ class Flow:
         return self._run_rules() if report is None else report
 
     def _run_rules(self) -> Report:
-        report = report_of(check_steps(Steps.of_actions(self._actions, self._head[1])))
+        report = report_of(check_actions(self._actions, self._head[1]))
         _set_report(self, report)
         return report
 
@@ -233,6 +279,8 @@ _set_head = _slot_setter("_head")
 _set_actions = _slot_setter("_actions")
 _set_report = _slot_setter("_report")
 _set_json = _slot_setter("_json")
+for _names in _BUILDER_NAMESPACES:
+    _names.update(_Flow=Flow, _set_head=_set_head, _set_actions=_set_actions)
 
 
 def check_head(where: str, name: object, direction: object) -> None:

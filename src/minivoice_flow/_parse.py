@@ -1,31 +1,36 @@
 """Reading answer_url JSON back: ``validate`` reports every problem, ``parse`` builds a Flow.
 
-One pass over the payload finds every field problem, each with its JSON pointer; the ordering
-rules then run over every action whose name is known, even one with bad fields. Nothing in
-here raises for bad content: every problem becomes a diagnostic. Compact text that
-``_compact`` can prove valid in one regular-expression match skips the field-by-field walk.
+Text goes through the JSON front door (``_json``: size limit, UTF-8, NaN, repeated keys), then
+through msgspec Structs made from the catalogue (``_structs``), which prove most payloads valid
+in one pass in C whatever their layout; only the ordering rules are then left to run. A
+payload they do not prove valid, and an already-parsed object, get the walk: one pass over the
+decoded data that finds every field problem, each with its JSON pointer. The ordering rules run
+over every action whose name is known, even one with bad fields. Nothing in here raises for
+bad content: every problem becomes a diagnostic.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
-from collections.abc import Mapping
-from itertools import chain
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from minivoice_flow import _compact
-from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND
-from minivoice_flow._converter import structure_action
+from minivoice_flow import _json
+from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND, Action
+from minivoice_flow._codes import diagnostic
 from minivoice_flow._diagnostics import Diagnostic, FlowValidationError, Report, report_of
 from minivoice_flow._fields import describe
 from minivoice_flow._flow import Flow, check_head, check_strict
+from minivoice_flow._json import UNREADABLE, token
 from minivoice_flow._limits import MAX_PAYLOAD_BYTES
-from minivoice_flow._rules import Direction, Steps, check_steps, document_order
+from minivoice_flow._rules import Direction, Steps, check, check_steps, document_order
 
-_BOM: Final = "\ufeff"
+#: What the Structs make of a payload they prove valid: the items, their kinds, the payload
+#: written compactly.
+Decoded = tuple[list[Any], tuple[str, ...], str]
+
 _ACTION_NAMES: Final = ", ".join(CATALOGUE_BY_KIND)
+_SUBJECT: Final = "payload"
 
 
 def validate(payload: object, *, direction: Direction | None = None) -> Report:
@@ -37,8 +42,31 @@ def validate(payload: object, *, direction: Direction | None = None) -> Report:
     """
     if direction is not None:
         check_head("validate()", None, direction)
-    diagnostics, _ = _diagnose(payload, direction)
-    return report_of(diagnostics)
+    if type(payload) is str and len(payload) <= _SURELY_SMALL:  # the usual case, in short
+        proved = _proved(payload, direction)
+        if proved is not None:
+            return report_of(proved[0])
+        return report_of(_diagnose(payload, direction, proof_tried=True)[0])
+    return report_of(_diagnose(payload, direction)[0])
+
+
+def _proved(text: str, direction: Direction | None) -> tuple[list[Diagnostic], Any] | None:
+    """The diagnostics of a text the Structs prove valid field by field, or None if they do
+    not: then only repeated keys and the rules are left to look at."""
+    decoded = _decode_valid(text)
+    if decoded is None:
+        return None
+    items, kinds, compact = decoded
+    if text == compact or (
+        "\\" not in text and "\\" not in compact and text.count('"') == compact.count('"')
+    ):
+        found = []  # every key written was kept: none was repeated
+    else:
+        found = _json.repeated_keys(text)
+    found += check(kinds, items, _given_in_item, direction)
+    if len(found) > 1:
+        found.sort(key=document_order)
+    return found, (items, kinds)
 
 
 def parse(
@@ -60,29 +88,47 @@ def parse(
     report = report_of(diagnostics)
     if not report.passes(strict=strict):
         raise FlowValidationError(report.diagnostics, subject="payload")
-    actions = []
-    for item in data["actions"]:
-        ((kind, fields),) = item.items()
-        actions.append(structure_action(CATALOGUE_BY_KIND[kind].type, fields))
-    return Flow(name, direction=direction).then(actions)
+    flow = Flow(name, direction=direction)
+    if isinstance(data, dict):  # read by the walk: fields checked, so the classes accept them
+        actions = []
+        for item in data["actions"]:
+            ((kind, fields),) = item.items()
+            actions.append(CATALOGUE_BY_KIND[kind].type(**fields))
+        return flow.then(actions)
+    return flow._with_actions(_to_actions(*data))
 
 
-def _diagnose(payload: object, direction: Direction | None) -> tuple[list[Diagnostic], Any]:
-    """All diagnostics of a payload, in document order, and the decoded data."""
+def _diagnose(
+    payload: object, direction: Direction | None, *, proof_tried: bool = False
+) -> tuple[list[Diagnostic], Any]:
+    """All diagnostics of a payload, in document order, and what was read: the decoded data
+    (a dict), the items and kinds of a payload the Structs proved valid, or None."""
     found: list[Diagnostic] = []
-    data, text = _load(payload, found)
-    if data is _UNREADABLE:
-        return found, None
-    steps: Steps | None
-    if text is not None and _compact.matches(text):
-        # The fast path: the text is compact JSON proved valid field by field and free of
-        # repeated keys, so only the rules are left to run.
-        steps = _steps_of_valid(data, direction)
+    text: str | None
+    if type(payload) is str and len(payload) <= _SURELY_SMALL:  # the usual case, in short
+        text = payload
+    elif isinstance(payload, (str, bytes, bytearray, memoryview)):
+        text = _json.text_of(payload, found, subject=_SUBJECT, limit=MAX_PAYLOAD_BYTES)
+        if text is None:
+            return found, None
     else:
-        walk = _Walk(found)
-        steps = walk.payload(data, direction)
-        if text is not None and not _keys_surely_unique(text, walk):
-            found += _duplicates(_decode_marking_repeats(text))
+        text = None
+    if text is not None:
+        proved = None if proof_tried else _proved(text, direction)
+        if proved is not None:
+            return proved
+        fast = _fast()
+        data = fast.decode_any(text)
+        if data is fast.NOT_READ:
+            data = _json.loads(text, found, subject=_SUBJECT)
+    else:
+        data = _check_parsed(payload, found)
+    if data is UNREADABLE:
+        return found, None
+    walk = _Walk(found)
+    steps = walk.payload(data, direction)
+    if text is not None and ("\\" in text or text.count('"') != _fast().quotes_in(data)):
+        found += _json.repeated_keys(text)  # more quotes written than kept: a repeated key
     if steps is not None:
         found += check_steps(steps)
     if len(found) > 1:
@@ -90,149 +136,30 @@ def _diagnose(payload: object, direction: Direction | None) -> tuple[list[Diagno
     return found, data
 
 
-def _steps_of_valid(data: dict[str, Any], direction: Direction | None) -> Steps:
-    """The rules' view of a payload known to be valid: each item is {kind: fields}."""
-    actions = data["actions"]
-    kinds = list(chain.from_iterable(actions))  # iterating {kind: fields} gives its one key
-    given = list(chain.from_iterable(map(dict.values, actions)))
-    return Steps(kinds, given, dict.get, direction)
+# The fast path, loaded on first use: it imports msgspec and builds its Structs, which a
+# handler that only builds flows should not pay for at import.
+
+#: Text this short (in characters) is surely within the size limit (4 bytes a character).
+_SURELY_SMALL: Final = MAX_PAYLOAD_BYTES // 4
 
 
-# Loading: bytes or text to data, with the size limit and JSON's own traps.
+def _fast() -> Any:
+    from minivoice_flow import _structs
+
+    return _structs
 
 
-_UNREADABLE: Final = object()
+def _load_fast_path(text: str) -> Decoded | None:
+    global _decode_valid, _given_in_item, _to_actions
+    _decode_valid = _fast().decode_valid
+    _given_in_item = _fast().given
+    _to_actions = _fast().to_actions
+    return _decode_valid(text)
 
 
-class _Rejected(Exception):
-    """A reason the text cannot be read as JSON (internal: becomes malformed_json)."""
-
-
-def _load(payload: object, found: list[Diagnostic]) -> tuple[Any, str | None]:
-    """The decoded data and the text it came from (None for an already-parsed object).
-
-    When the payload cannot be read, appends why and gives ``_UNREADABLE`` as the data.
-    """
-    if isinstance(payload, str):
-        size = _size_over_limit(payload)
-        if size is not None:
-            found.append(_too_large(size, "bytes of UTF-8"))
-            return _UNREADABLE, None
-        return _loads(payload, found), payload
-    if isinstance(payload, (bytes, bytearray, memoryview)):
-        raw = bytes(payload)
-        if len(raw) > MAX_PAYLOAD_BYTES:
-            found.append(_too_large(len(raw), "bytes"))
-            return _UNREADABLE, None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            found.append(
-                _malformed(f"the payload is not UTF-8: byte {error.start} cannot be decoded")
-            )
-            return _UNREADABLE, None
-        return _loads(text, found), text
-    return _check_parsed(payload, found), None
-
-
-def _loads(text: str, found: list[Diagnostic]) -> Any:
-    # The usual payload is a compact document that fills the text: raw_decode() reads it
-    # without decode()'s scan for trailing white space. Anything else takes the full path.
-    try:
-        data, end = _DECODER.raw_decode(text)
-        if end == len(text):
-            return data
-    except (ValueError, _Rejected, RecursionError):
-        pass  # the full path below says what is wrong
-    if text.startswith(_BOM):
-        found.append(
-            _malformed("the payload starts with a byte order mark; send UTF-8 without one")
-        )
-        return _UNREADABLE
-    for decoder in (_DECODER, _DECODER_FOR_HUGE_INTEGERS):
-        try:
-            return decoder.decode(text)
-        except json.JSONDecodeError as error:
-            message = f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
-        except _Rejected as error:
-            message = str(error)
-        except RecursionError:
-            message = "the JSON is nested too deeply to read"
-        except ValueError:
-            # An integer literal with more digits than int() reads. It is still JSON (and out
-            # of every range): read the text again, taking such literals as huge numbers.
-            continue
-        found.append(_malformed(message))
-        return _UNREADABLE
-    raise AssertionError("the second decoder reads every integer")
-
-
-def _reject_constant(name: str) -> Any:
-    raise _Rejected(f"{name} is not allowed in JSON; numbers must be finite")
-
-
-def _integer(digits: str) -> int:
-    """An integer literal; one longer than int() will read is still JSON, and out of range."""
-    try:
-        return int(digits)
-    except ValueError:
-        return -(10**4400) if digits.startswith("-") else 10**4400
-
-
-# Made once: building a decoder costs more than decoding a typical payload.
-_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
-_DECODER_FOR_HUGE_INTEGERS: Final = json.JSONDecoder(
-    parse_constant=_reject_constant, parse_int=_integer
-)
-
-
-# Repeated keys. json keeps the last value of a repeated key without a word, and finding
-# repeats means a Python call for every object decoded, which would double the cost of
-# validate(). So a cheap test comes first, and proves most texts free of repeats.
-
-_SPACE_BEFORE_COLON: Final = re.compile(r'"[ \t\n\r]+:')
-
-
-def _keys_surely_unique(text: str, walk: _Walk) -> bool:
-    """True when ``text`` cannot hold a repeated key (False means "look closer").
-
-    If the text has no escaped quote and no white space between a key and its colon, each
-    '":' in it closes a key, so their count is the number of keys written. The walk counted
-    the keys left after decoding in every object; a repeated key makes that count smaller.
-    """
-    return (
-        walk.complete
-        and '\\"' not in text
-        and _SPACE_BEFORE_COLON.search(text) is None
-        and text.count('":') == walk.keys
-    )
-
-
-class _DuplicateKeys(dict[str, Any]):
-    """A decoded JSON object in which some key appeared more than once."""
-
-    repeated: dict[str, int]
-
-
-def _marking_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """object_pairs_hook: a dict, marked when a key was repeated."""
-    obj = dict(pairs)
-    if len(obj) == len(pairs):
-        return obj
-    marked = _DuplicateKeys(obj)
-    counts = Counter(key for key, _ in pairs)
-    marked.repeated = {key: n for key, n in counts.items() if n > 1}
-    return marked
-
-
-_MARKING_DECODER: Final = json.JSONDecoder(
-    object_pairs_hook=_marking_repeats, parse_constant=_reject_constant, parse_int=_integer
-)
-
-
-def _decode_marking_repeats(text: str) -> Any:
-    """Decode again (the text is known to be JSON), marking the objects with repeated keys."""
-    return _MARKING_DECODER.decode(text)
+_decode_valid: Callable[[str], Decoded | None] = _load_fast_path
+_given_in_item: Callable[[Any, str], object]
+_to_actions: Callable[[list[Any], tuple[str, ...]], tuple[Action, ...]]
 
 
 def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:
@@ -241,14 +168,14 @@ def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:
         text = _compact_text(payload)
     except RecursionError:
         found.append(_malformed_payload("", "the object is nested too deeply to be JSON"))
-        return _UNREADABLE
+        return UNREADABLE
     except _Circular:
         found.append(_malformed_payload("", "the object contains a circular reference"))
-        return _UNREADABLE
-    size = _size_over_limit(text)
+        return UNREADABLE
+    size = _json.utf8_size_over(text, MAX_PAYLOAD_BYTES)
     if size is not None:
-        found.append(_too_large(size, "bytes of compact JSON"))
-        return _UNREADABLE
+        found.append(_json.too_large(_SUBJECT, size, "bytes of compact JSON", MAX_PAYLOAD_BYTES))
+        return UNREADABLE
     return payload
 
 
@@ -335,40 +262,6 @@ def _unprintable_digits(value: object) -> int | None:
     return None
 
 
-def _size_over_limit(text: str) -> int | None:
-    """The UTF-8 size of ``text`` when it is over the limit, else None (cheaply when we can)."""
-    if len(text) * 4 <= MAX_PAYLOAD_BYTES:  # a character is at most 4 bytes
-        return None
-    size = len(text.encode("utf-8", "surrogatepass"))
-    return size if size > MAX_PAYLOAD_BYTES else None
-
-
-def _duplicates(data: Any) -> list[Diagnostic]:
-    """duplicate_key for every repeated key, wherever it is (iterative: data may be deep)."""
-    found = []
-    stack: list[tuple[Any, str]] = [(data, "")]
-    while stack:
-        value, path = stack.pop()
-        if isinstance(value, _DuplicateKeys):
-            for key, count in value.repeated.items():
-                found.append(
-                    Diagnostic.error(
-                        "duplicate_key",
-                        path,
-                        f"the key {describe(key)} appears {count} times in this object; keep "
-                        "only one",
-                    )
-                )
-        if isinstance(value, dict):
-            children = [(v, f"{path}/{_escape(k)}") for k, v in value.items()]
-        elif isinstance(value, list):
-            children = [(v, f"{path}/{i}") for i, v in enumerate(value)]
-        else:
-            continue
-        stack.extend(reversed(children))
-    return found
-
-
 # Walking: decoded data to field diagnostics and rule steps.
 
 
@@ -384,24 +277,17 @@ _NO_FIELDS: Final[Mapping[str, Any]] = {}
 
 
 class _Walk:
-    """One pass over decoded JSON: field diagnostics, the rules' steps, and a count of keys.
+    """One pass over decoded JSON: field diagnostics, and the rules' steps."""
 
-    ``keys`` counts the entries of every object the walk looked inside; ``complete`` says
-    whether that was every object in the data (what the repeated-key test needs).
-    """
-
-    __slots__ = ("complete", "found", "keys")
+    __slots__ = ("found",)
 
     def __init__(self, found: list[Diagnostic]) -> None:
         self.found = found
-        self.keys = 0
-        self.complete = True
 
     def payload(self, data: Any, direction: Direction | None) -> Steps | None:
         """Check the payload's shape and every field; return what the rules need, if possible."""
         found = self.found
         if not isinstance(data, dict):
-            self.complete = not isinstance(data, list)
             found.append(
                 _malformed_payload(
                     "",
@@ -410,15 +296,13 @@ class _Walk:
                 )
             )
             return None
-        self.keys += len(data)
         if len(data) != 1:
-            for key, value in data.items():
+            for key in data:
                 if key != "actions":
-                    self._not_looked_into(value)
                     found.append(
-                        Diagnostic.error(
+                        diagnostic(
                             "unknown_field",
-                            f"/{_escape(key)}",
+                            f"/{token(key)}",
                             f'the payload has one key, "actions"; remove {describe(key)}',
                         )
                     )
@@ -427,7 +311,6 @@ class _Walk:
             return None
         actions = data["actions"]
         if not isinstance(actions, list):
-            self._not_looked_into(actions)
             found.append(
                 _malformed_payload(
                     "/actions", f"actions must be an array of actions; got {describe(actions)}"
@@ -436,7 +319,6 @@ class _Walk:
             return None
         kinds: list[str | None] = []
         given: list[Mapping[str, Any]] = []
-        keys = 0
         for index, item in enumerate(actions):
             # The usual case inline (this loop is validate()'s hot path); every kind of
             # trouble goes to a method of its own.
@@ -444,7 +326,6 @@ class _Walk:
                 ((kind, fields),) = item.items()
                 accepts = _ACCEPTS.get(kind)
                 if accepts is not None and isinstance(fields, dict):
-                    keys += 1 + len(fields)
                     for key, value in fields.items():
                         test = accepts.get(key)
                         if test is None or not test(value):
@@ -458,32 +339,28 @@ class _Walk:
             kind, fields = self._not_an_action(index, item)
             kinds.append(kind)
             given.append(fields)
-        self.keys += keys
         return Steps(kinds, given, _given, direction)
 
     def _not_an_action(self, index: int, item: Any) -> tuple[str | None, Mapping[str, Any]]:
         """An item of actions that is not a known action holding an object of fields."""
         if not isinstance(item, dict) or len(item) != 1:
-            self._not_looked_into(item)
             self.found.append(
-                Diagnostic.error("malformed_action", f"/actions/{index}", _not_one_key(item))
+                diagnostic("malformed_action", f"/actions/{index}", _not_one_key(item))
             )
             return None, _NO_FIELDS
         ((kind, fields),) = item.items()
-        self.keys += 1
-        self._not_looked_into(fields)
         if kind not in _ACCEPTS:
             self.found.append(
-                Diagnostic.error(
+                diagnostic(
                     "unknown_action",
-                    f"/actions/{index}/{_escape(kind)}",
+                    f"/actions/{index}/{token(kind)}",
                     f"{describe(kind)} is not an action{_suggest(kind, _ACCEPTS)}; "
                     f"the actions are {_ACTION_NAMES}",
                 )
             )
             return None, _NO_FIELDS
         self.found.append(
-            Diagnostic.error(
+            diagnostic(
                 "malformed_action",
                 f"/actions/{index}/{kind}",
                 f"the value of {kind} must be an object of its fields; got {describe(fields)}",
@@ -493,7 +370,6 @@ class _Walk:
 
     def _field(self, index: int, kind: str, key: Any, value: Any) -> None:
         """The slow path for one field: unknown, or a value its quick test did not accept."""
-        self._not_looked_into(value)
         specs = _SPECS[kind]
         spec = specs.get(key)
         if spec is None:
@@ -502,21 +378,17 @@ class _Walk:
         problem = spec.check(f"{kind}.{key}", value)
         if problem is not None:
             code, message = problem
-            self.found.append(Diagnostic.error(code, f"/actions/{index}/{kind}/{key}", message))
+            self.found.append(diagnostic(code, f"/actions/{index}/{kind}/{key}", message))
 
     def _missing(self, index: int, kind: str, name: str) -> None:
         allowed = _SPECS[kind][name].description_of_allowed
         self.found.append(
-            Diagnostic.error(
+            diagnostic(
                 "missing_field",
                 f"/actions/{index}/{kind}/{name}",
                 f"{kind} needs {name}: {allowed}",
             )
         )
-
-    def _not_looked_into(self, value: Any) -> None:
-        if isinstance(value, (dict, list)):
-            self.complete = False
 
 
 class _NullGiven:
@@ -545,23 +417,14 @@ def _given(fields: Mapping[str, Any], name: str) -> object:
 
 def _unknown_field(index: int, kind: str, key: object, specs: Mapping[str, object]) -> Diagnostic:
     names = ", ".join(specs) or "none"
-    return Diagnostic.error(
+    return diagnostic(
         "unknown_field",
-        f"/actions/{index}/{kind}/{_escape(key)}",
+        f"/actions/{index}/{kind}/{token(key)}",
         f"{kind} has no field {describe(key)}{_suggest(key, specs)}; its fields are: {names}",
     )
 
 
 # Messages and pointers.
-
-
-def _escape(key: object) -> str:
-    """One JSON pointer token (RFC 6901)."""
-    try:
-        text = str(key)
-    except ValueError:  # an int key with more digits than Python will print
-        text = describe(key)
-    return text.replace("~", "~0").replace("/", "~1")
 
 
 def _suggest(word: object, choices: Mapping[str, object]) -> str:
@@ -582,18 +445,5 @@ def _not_one_key(item: Any) -> str:
     return f"an action must be {shape}; got {describe(item)}"
 
 
-def _malformed(message: str) -> Diagnostic:
-    return Diagnostic.error("malformed_json", "", message)
-
-
 def _malformed_payload(path: str, message: str) -> Diagnostic:
-    return Diagnostic.error("malformed_payload", path, message)
-
-
-def _too_large(size: int, unit: str) -> Diagnostic:
-    return Diagnostic.error(
-        "payload_too_large",
-        "",
-        f"the payload is {size} {unit}; at most {MAX_PAYLOAD_BYTES} are allowed: split the flow "
-        "with a redirect",
-    )
+    return diagnostic("malformed_payload", path, message)

@@ -12,8 +12,8 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
-from minivoice_flow._actions import CATALOGUE, Action, _Action
-from minivoice_flow._codes import CODES
+from minivoice_flow._actions import CATALOGUE, Action
+from minivoice_flow._codes import CODES, diagnostic
 from minivoice_flow._diagnostics import Diagnostic
 from minivoice_flow._fields import describe
 from minivoice_flow._limits import DTMF_PAUSE_CHARACTERS, MAX_ACTIONS
@@ -24,13 +24,12 @@ TERMINAL_KINDS: Final = frozenset(info.kind for info in CATALOGUE if info.termin
 _KIND: Final = operator.attrgetter("kind")
 # An item of the array as the rules read it: an action, or the fields of one from JSON.
 _Item = Any
-_ACTION_GIVEN: Final = _Action.given
 
 
 class Steps:
     """What the rules know of an actions array."""
 
-    __slots__ = ("_get", "_items", "direction", "kinds", "reachable")
+    __slots__ = ("_get", "_items", "_reachable", "direction", "kinds")
 
     def __init__(
         self,
@@ -41,18 +40,19 @@ class Steps:
     ) -> None:
         #: The action name of each item, or None where the item is not an action.
         self.kinds = kinds
-        #: How many items can run: up to and including the first terminal action.
-        self.reachable = _reachable_count(kinds)
+        self._reachable = -1
         self.direction = direction
         # get(items[i], name) is the value given for a field, or None (a plain function,
         # not a closure: building Steps and reading a field are both on the request path).
         self._items = items
         self._get = get
 
-    @classmethod
-    def of_actions(cls, actions: Sequence[Action], direction: Direction | None) -> Steps:
-        """The steps of a built flow."""
-        return cls(list(map(_KIND, actions)), actions, _ACTION_GIVEN, direction)
+    @property
+    def reachable(self) -> int:
+        """How many items can run: up to and including the first terminal action."""
+        if self._reachable < 0:
+            self._reachable = _reachable_count(self.kinds)
+        return self._reachable
 
     def given(self, index: int, name: str) -> object:
         """The value given for field ``name`` of item ``index`` (None when unset)."""
@@ -74,16 +74,12 @@ def _reachable_count(kinds: Sequence[str | None]) -> int:
     return len(kinds)
 
 
-def _diagnostic(code: str, path: str, message: str) -> Diagnostic:
-    return Diagnostic(code, CODES[code].severity, path, message)
-
-
 def empty_actions(steps: Steps) -> list[Diagnostic]:
     """A call must be given something to do."""
     if steps.kinds:
         return []
     return [
-        _diagnostic(
+        diagnostic(
             "empty_actions",
             "/actions",
             "the actions array is empty; add at least one action (a flow that only ends the "
@@ -98,7 +94,7 @@ def too_many_actions(steps: Steps) -> list[Diagnostic]:
     if count <= MAX_ACTIONS:
         return []
     return [
-        _diagnostic(
+        diagnostic(
             "too_many_actions",
             "/actions",
             f"the actions array has {count} actions; at most {MAX_ACTIONS} are allowed: "
@@ -114,7 +110,7 @@ def unreachable_action(steps: Steps) -> list[Diagnostic]:
         return []
     terminal = steps.kinds[end - 1]
     return [
-        _diagnostic(
+        diagnostic(
             "unreachable_action",
             steps.path(index),
             f"{steps.kinds[index] or 'this action'} never runs: it comes after {terminal} at "
@@ -136,7 +132,7 @@ def collect_without_prompt(steps: Steps) -> list[Diagnostic]:
         elif kind == "collect":
             if not prompted:
                 found.append(
-                    _diagnostic(
+                    diagnostic(
                         "collect_without_prompt",
                         steps.path(index),
                         f"collect {_variable(steps, index)} has no play before it, so the "
@@ -153,7 +149,7 @@ def input_not_forwarded(steps: Steps) -> list[Diagnostic]:
     if end and steps.kinds[end - 1] == "redirect":
         return []
     return [
-        _diagnostic(
+        diagnostic(
             "input_not_forwarded",
             steps.path(index),
             f"collect {_variable(steps, index)} stores the caller's keys but no redirect "
@@ -175,7 +171,7 @@ def transfer_before_decision(steps: Steps) -> list[Diagnostic]:
             collected = True
         elif kinds[index] == "transfer" and collected:
             found.append(
-                _diagnostic(
+                diagnostic(
                     "transfer_before_decision",
                     steps.path(index),
                     f"transfer to {_shown(steps.given(index, 'to'))} comes after a collect in "
@@ -188,16 +184,17 @@ def transfer_before_decision(steps: Steps) -> list[Diagnostic]:
 
 def transfer_without_fallback(steps: Steps) -> list[Diagnostic]:
     """Without a fallback_url, a busy or unanswered destination ends the call."""
+    kinds, given = steps.kinds, steps.given
     return [
-        _diagnostic(
+        diagnostic(
             "transfer_without_fallback",
             steps.path(index),
-            f"transfer to {_shown(steps.given(index, 'to'))} has no fallback_url, so a busy, "
+            f"transfer to {_shown(given(index, 'to'))} has no fallback_url, so a busy, "
             "unanswered or failed destination ends the call; set fallback_url to a URL that "
             "serves what to do instead",
         )
         for index in range(steps.reachable)
-        if steps.kinds[index] == "transfer" and steps.given(index, "fallback_url") is None
+        if kinds[index] == "transfer" and given(index, "fallback_url") is None
     ]
 
 
@@ -205,7 +202,7 @@ def digits_too_early(steps: Steps) -> list[Diagnostic]:
     """Digits sent the instant a transfer answers usually arrive before the far end listens."""
     kinds = steps.kinds
     return [
-        _diagnostic(
+        diagnostic(
             "digits_too_early",
             steps.path(index),
             "send_digits starts the moment the transfer is answered, before most systems "
@@ -229,7 +226,7 @@ def digits_to_caller(steps: Steps) -> list[Diagnostic]:
             break
         if kind == "send_digits":
             found.append(
-                _diagnostic(
+                diagnostic(
                     "digits_to_caller",
                     steps.path(index),
                     "in an inbound flow this send_digits comes before any transfer, so the "
@@ -254,31 +251,74 @@ RULES: Final[tuple[Rule, ...]] = (
 )
 
 
-#: The action a rule looks for: it cannot fire on an array without one, so it is not run.
-_LOOKS_FOR: Final[dict[Rule, str]] = {
-    collect_without_prompt: "collect",
-    input_not_forwarded: "collect",
-    transfer_before_decision: "transfer",
-    transfer_without_fallback: "transfer",
-    digits_too_early: "transfer",
-    digits_to_caller: "send_digits",
+#: The actions each rule cannot fire without (from the code table).
+_REQUIRES: Final[dict[Rule, frozenset[str]]] = {
+    rule: frozenset(CODES[rule.__name__].requires) for rule in RULES
 }
-#: The rules that can fire, by the set of kinds in the array (at most 2**7 sets: a small cache).
-_RULES_FOR: Final[dict[frozenset[str | None], tuple[Rule, ...]]] = {}
+#: The rules decided by the kinds of the actions alone (they read no field's value).
+_BY_KINDS: Final = frozenset(rule for rule in RULES if not CODES[rule.__name__].reads)
+#: For each array of kinds (and direction) seen, the rules worth running on it: those that
+#: read field values, and those decided by kinds that fired. A rule decided by kinds that did
+#: not fire never will on the same kinds. Bounded: past the bound, arrays are judged afresh.
+_PLANS: Final[dict[tuple[tuple[str | None, ...], Direction | None], tuple[Rule, ...]]] = {}
+_MAX_PLANS: Final = 4096
 
 
-def _rules_for(present: frozenset[str | None]) -> tuple[Rule, ...]:
-    rules = tuple(rule for rule in RULES if rule not in _LOOKS_FOR or _LOOKS_FOR[rule] in present)
-    _RULES_FOR[present] = rules
-    return rules
+def check_actions(actions: Sequence[Action], direction: Direction | None) -> list[Diagnostic]:
+    """Every rule's diagnostics for a built flow's actions."""
+    # A rule reads only fields its action has, so the plain built-in getattr will do.
+    return check(tuple(map(_KIND, actions)), actions, getattr, direction)
+
+
+def check(
+    kinds: Sequence[str | None],
+    items: Sequence[_Item],
+    get: Callable[[_Item, str], object],
+    direction: Direction | None,
+) -> list[Diagnostic]:
+    """``check_steps`` of these steps, made only if some rule is worth running on them."""
+    key = (kinds if type(kinds) is tuple else tuple(kinds), direction)
+    plan = _PLANS.get(key)
+    if plan == ():
+        return []
+    steps = Steps(kinds, items, get, direction)
+    return _first_check(steps, key) if plan is None else _run(plan, steps)
 
 
 def check_steps(steps: Steps) -> list[Diagnostic]:
     """Run every rule; diagnostics come whole-document first, then by action index."""
-    present = frozenset(steps.kinds)
+    kinds = steps.kinds
+    key = (kinds if type(kinds) is tuple else tuple(kinds), steps.direction)
+    plan = _PLANS.get(key)
+    if plan is None:
+        return _first_check(steps, key)
+    return _run(plan, steps) if plan else []
+
+
+def _run(plan: tuple[Rule, ...], steps: Steps) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    for rule in _RULES_FOR.get(present) or _rules_for(present):
+    for rule in plan:
         found += rule(steps)
+    if len(found) > 1:
+        found.sort(key=document_order)
+    return found
+
+
+def _first_check(
+    steps: Steps, key: tuple[tuple[str | None, ...], Direction | None]
+) -> list[Diagnostic]:
+    present = frozenset(key[0])
+    found: list[Diagnostic] = []
+    plan = []
+    for rule in RULES:
+        if not _REQUIRES[rule] <= present:
+            continue
+        fired = rule(steps)
+        if fired or rule not in _BY_KINDS:
+            plan.append(rule)
+        found += fired
+    if len(_PLANS) < _MAX_PLANS:
+        _PLANS[key] = tuple(plan)
     if len(found) > 1:
         found.sort(key=document_order)
     return found

@@ -10,6 +10,7 @@ __all__ = [
     "Action",
     "Collect",
     "Diagnostic",
+    "DiagnosticError",
     "Direction",
     "Flow",
     "FlowError",
@@ -175,15 +176,26 @@ class Report:
     def passes(self, *, strict: bool = False) -> bool: ...
     def to_dict(self) -> dict[str, Any]: ...
 
-class FlowError(ValueError):
-    """A value or flow the platform would reject."""
+class DiagnosticError(ValueError):
+    """The base of the library's errors that carry their problems as diagnostics."""
 
     diagnostics: tuple[Diagnostic, ...]
-    def __init__(self, message: str, diagnostics: Iterable[Diagnostic] = ()) -> None: ...
+    subject: str | None
+    def __init__(
+        self,
+        message: str,
+        diagnostics: Iterable[Diagnostic] = (),
+        *,
+        subject: str | None = None,
+    ) -> None: ...
     @property
     def code(self) -> str | None: ...
     @property
     def path(self) -> str | None: ...
+
+class FlowError(DiagnosticError):
+    """A value or flow the platform would reject."""
+
     def to_payload(self) -> dict[str, Any]: ...
 
 class FlowValidationError(FlowError):

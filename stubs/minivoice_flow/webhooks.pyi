@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Final
 
 from attrs import Attribute
 
-from minivoice_flow import Diagnostic
+from minivoice_flow import Diagnostic, DiagnosticError
 
 __all__ = [
     "ENDED_STATUSES",
@@ -141,7 +141,7 @@ class FlowRequest:
     def to_dict(self) -> dict[str, Any]: ...
     def to_json(self) -> str: ...
 
-class WebhookError(ValueError):
+class WebhookError(DiagnosticError):
     """A webhook or action request that cannot be read; ``diagnostics`` holds every problem."""
 
     diagnostics: tuple[Diagnostic, ...]

@@ -13,6 +13,7 @@ import pytest
 
 from minivoice_flow import Flow
 from minivoice_flow.testing import Simulator, TestIVR
+from tests.cli import without_coverage
 
 pytest_plugins = ["pytester"]
 
@@ -187,3 +188,28 @@ class TestPictures:
         )
         result.assert_outcomes(passed=1)
         assert not (user_project.path / "pics").exists()
+
+
+def test_loading_the_plugin_loads_no_simulator() -> None:
+    """pytest loads the plugin in every run: the simulator waits for a test that asks."""
+    code = (
+        "import sys, minivoice_flow.testing.plugin\n"
+        "loaded = [m for m in sys.modules if m.startswith('minivoice_flow.testing._')]\n"
+        "assert loaded == [], loaded\n"
+        "assert 'http.client' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=without_coverage())
+
+
+def test_every_public_name_of_testing_is_its_module_s_object() -> None:
+    """The package imports its names on first use; each is the object its module defines."""
+    import importlib
+
+    import minivoice_flow.testing as testing
+
+    assert sorted(testing._MODULES) == sorted(testing.__all__)
+    for name, module in testing._MODULES.items():
+        defined = getattr(importlib.import_module(f"minivoice_flow.testing.{module}"), name)
+        assert getattr(testing, name) is defined
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        testing.nothing  # noqa: B018

@@ -65,9 +65,21 @@ class SourceIndex:
         self._assignments: dict[tuple[str, str], Location] = {}
         self._lines: dict[int, tuple[Flow, Lines]] = {}  # the flow is kept so its id is its own
         self._busy: set[int] = set()
+        # Modules are read only when a location is first asked for: a build with nothing to
+        # report never parses its sources (at 100,000 flows that is most of its time).
+        self._unread: list[tuple[Path, Mapping[str, object]]] = []
 
     def add_module(self, file: Path, scope: Mapping[str, object]) -> None:
-        """Read one module's source; ``scope`` is its namespace after import."""
+        """Note one module (``scope`` is its namespace after import), to be read when asked."""
+        self._unread.append((file, scope))
+
+    def _read_all(self) -> None:
+        unread, self._unread = self._unread, []
+        for file, scope in unread:
+            self._read(file, scope)
+
+    def _read(self, file: Path, scope: Mapping[str, object]) -> None:
+        """Read one module's source."""
         try:
             tree = ast.parse(file.read_bytes(), filename=str(file))
         except (OSError, SyntaxError, ValueError):
@@ -85,6 +97,7 @@ class SourceIndex:
 
     def assignment(self, file: str, name: str) -> Location | None:
         """The line of the module-level statement that last binds ``name`` in ``file``."""
+        self._read_all()
         return self._assignments.get((file, name))
 
     def action(self, flow: Flow, pointer: str) -> Location | None:
@@ -98,6 +111,7 @@ class SourceIndex:
 
     def lines(self, flow: Flow) -> Lines:
         """The location of each action of ``flow``; None where it cannot be found."""
+        self._read_all()
         found = self._resolve(flow)
         return (None,) * len(flow.actions) if found is None else found
 

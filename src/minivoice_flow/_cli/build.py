@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,13 +86,28 @@ def run(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     # The machinery is imported here, not above, so that ``build --help`` stays cheap.
+    from minivoice_flow._cli._report import use_safe_streams
+
+    use_safe_streams()
+    # Importing and exporting many flows makes many objects and no garbage cycles: the cyclic
+    # collector would scan the whole growing heap again and again (at 100,000 flows, the
+    # export grew faster than the flow count). It runs again once the files are written.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_flows(args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build_flows(args: argparse.Namespace) -> int:
     from minivoice_flow._cli._discover import discover
     from minivoice_flow._cli._export import distinct, file_name, select
-    from minivoice_flow._cli._report import say, tally, use_safe_streams
+    from minivoice_flow._cli._report import say, tally
     from minivoice_flow._cli._sources import SourceIndex
     from minivoice_flow._diagnostics import Report
 
-    use_safe_streams()
     found = discover(args.paths)
     index = SourceIndex()
     for loaded in found.modules:

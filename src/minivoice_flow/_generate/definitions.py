@@ -372,6 +372,11 @@ def _resolve(name: str, module: types.ModuleType, where: str) -> object:
     namespace = vars(module)
     if name in namespace:
         return namespace[name]
+    if "__getattr__" in namespace and name not in vars(builtins):  # a name made on first use
+        try:
+            return getattr(module, name)
+        except AttributeError:
+            pass
     if hasattr(builtins, name):
         return getattr(builtins, name)
     raise GenerationError(

@@ -128,7 +128,7 @@ def _action_page(
     specific = f"actions/{info.kind}.md.j2"
     template = specific if specific in env.list_templates() else "action.md.j2"
     rules = sorted(  # errors first, then in the code table's order
-        (c for c in codes.values() if c.kind == "rule" and info.kind in mentioned_actions(c)),
+        (c for c in codes.values() if c.kind == "rule" and info.kind in c.involves),
         key=lambda c: _SEVERITY_ORDER[c.severity],
     )
     return _render(
@@ -146,11 +146,6 @@ def _action_page(
     )
 
 
-def mentioned_actions(code: CodeInfo) -> set[str]:
-    """The actions a code's description names (in backticks): the actions a rule involves."""
-    return set(re.findall(r"`([a-z_]+)`", code.when))
-
-
 def _row(field: FieldInfo) -> FieldRow:
     spec = field.spec
     return FieldRow(
@@ -160,7 +155,7 @@ def _row(field: FieldInfo) -> FieldRow:
         allowed=_allowed(spec),
         default=_default(spec),
         description=spec.doc,
-        codes=_codes_of(field),
+        codes=(("missing_field",) if field.required else ()) + spec.codes,
     )
 
 
@@ -183,18 +178,6 @@ def _default(spec: FieldSpec) -> str:
         return f"`{json.dumps(spec.default)}`"
     unit = f" {spec.unit}" if spec.unit else ""
     return f"{spec.default}{unit}"
-
-
-def _codes_of(field: FieldInfo) -> tuple[str, ...]:
-    """The codes a bad value of this field can draw, in the order they are checked."""
-    spec = field.spec
-    found = ["missing_field"] if field.required else []
-    found.append("invalid_type")
-    if spec.json_type == "integer" or spec.min_length is not None or spec.max_length is not None:
-        found.append("out_of_range")
-    if spec.alphabet is not None or spec.pattern is not None or spec.choices is not None:
-        found.append("invalid_value")
-    return tuple(found)
 
 
 def _all_required(info: ActionInfo) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -253,7 +254,17 @@ class SQLiteStore(Reading):
     def _prepare(self, connection: sqlite3.Connection) -> None:
         """WAL mode, and the schema made or brought up to date by whoever gets there first."""
         if not self._memory:
-            connection.execute("PRAGMA journal_mode = WAL")
+            # Switching a new file to WAL can find it locked by another instance doing the
+            # same, and SQLite then answers at once instead of waiting: wait here instead.
+            deadline = time.monotonic() + self._timeout
+            while True:
+                try:
+                    connection.execute("PRAGMA journal_mode = WAL")
+                    break
+                except sqlite3.OperationalError as error:
+                    if "locked" not in str(error) or time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.005)
         connection.execute(f"PRAGMA synchronous = {self._synchronous}")
         connection.execute("BEGIN IMMEDIATE")
         try:

@@ -13,14 +13,14 @@ import hashlib
 import re
 from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from minivoice_flow.testing._simulator import Simulator
-
 if TYPE_CHECKING:
     from pluggy import Result
+
+    from minivoice_flow.testing import Simulator
 
 __all__ = ["minivoice_sim"]
 
@@ -54,6 +54,9 @@ def minivoice_sim(request: pytest.FixtureRequest) -> Simulator:
         factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
         folder = factory.getbasetemp() / DEFAULT_FOLDER
     request.node.stash[_PICTURES] = folder
+    # Imported here: the simulator loads only for a test that asks for it.
+    from minivoice_flow.testing._simulator import Simulator
+
     return Simulator()
 
 
@@ -66,7 +69,11 @@ def pytest_runtest_makereport(
     outcome = yield
     report = outcome.get_result()
     simulator = getattr(item, "funcargs", {}).get("minivoice_sim")
-    if report.when != "call" or not report.failed or not isinstance(simulator, Simulator):
+    if report.when != "call" or not report.failed or simulator is None:
+        return
+    from minivoice_flow.testing._simulator import Simulator  # loaded by the fixture already
+
+    if not isinstance(simulator, Simulator):
         return
     unseen = simulator.not_shown()  # a failed assertion helper already showed the others
     if unseen:
@@ -89,6 +96,16 @@ def _write_pictures(item: pytest.Item, simulator: Simulator, folder: Path) -> st
     except OSError as error:
         lines.append(f"could not write the pictures to {folder}: {error.strerror or error}")
     return "\n".join(lines)
+
+
+def __getattr__(name: str) -> Any:
+    # The fixture's annotation names Simulator, loaded only when something asks (the stub
+    # generator does); pytest, loading this plugin in every run, does not.
+    if name == "Simulator":
+        from minivoice_flow.testing._simulator import Simulator
+
+        return Simulator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _file_stem(nodeid: str) -> str:
