@@ -58,6 +58,16 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
+def add_paths(parser: argparse.ArgumentParser) -> None:
+    """The PATH... argument of the commands that find flows as ``build`` does."""
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a .py file, a directory of modules, a package directory, or a dotted module name",
+    )
+
+
 def make_parser(chosen: str | None) -> argparse.ArgumentParser:
     """The parser; only ``chosen``'s module is imported to add its arguments."""
     parser = argparse.ArgumentParser(

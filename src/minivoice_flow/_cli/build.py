@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from minivoice_flow._cli import EXIT_INVALID, EXIT_OK
+from minivoice_flow._cli import EXIT_INVALID, EXIT_OK, add_paths
 from minivoice_flow._fields import describe
 
 if TYPE_CHECKING:
@@ -53,12 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = DESCRIPTION
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument(
-        "paths",
-        nargs="+",
-        metavar="PATH",
-        help="a .py file, a directory of modules, a package directory, or a dotted module name",
-    )
+    add_paths(parser)
     parser.add_argument(
         "--out", required=True, type=Path, metavar="DIR", help="where the JSON files go"
     )

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Final
 
-from minivoice_flow._cli import EXIT_INVALID, EXIT_OK
+from minivoice_flow._cli import EXIT_INVALID, EXIT_OK, add_paths
 
 DESCRIPTION = """\
 Draw the IVR graph of the flows in Python modules, found as `build` finds them: every
@@ -30,12 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = DESCRIPTION
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument(
-        "paths",
-        nargs="+",
-        metavar="PATH",
-        help="a .py file, a directory of modules, a package directory, or a dotted module name",
-    )
+    add_paths(parser)
     parser.add_argument(
         "--format", choices=FORMATS, default=None, help="mermaid (the default), dot or svg"
     )
