@@ -94,8 +94,15 @@ class _Action:
         """The value of field ``name`` as set, or None when it was left unset."""
         return getattr(self, name, None)
 
+    def __repr__(self) -> str:
+        # One for every action class, which are made with repr=False: attrs would write and
+        # compile one per class at import, as costly as the rest of the class together.
+        fields = attrs.fields(type(self))  # type: ignore[arg-type]
+        shown = ", ".join(f"{a.name}={getattr(self, a.name)!r}" for a in fields)
+        return f"{type(self).__name__}({shown})"
 
-@frozen
+
+@frozen(repr=False)  # see _Action.__repr__
 class Play(_Action):
     """Play an audio file to the call, then continue."""
 
@@ -117,7 +124,7 @@ class Play(_Action):
     )
 
 
-@frozen
+@frozen(repr=False)  # see _Action.__repr__
 class Collect(_Action):
     """Wait for keypad input from the caller and store it in a call variable."""
 
@@ -177,7 +184,7 @@ class Collect(_Action):
     )
 
 
-@frozen
+@frozen(repr=False)  # see _Action.__repr__
 class Redirect(_Action):
     """Fetch new actions from a URL and run them instead of the rest of this array."""
 
@@ -202,7 +209,7 @@ class Redirect(_Action):
     )
 
 
-@frozen
+@frozen(repr=False)  # see _Action.__repr__
 class Transfer(_Action):
     """Ring another number or SIP address and bridge the caller to it when it answers."""
 
@@ -257,7 +264,7 @@ class Transfer(_Action):
     )
 
 
-@frozen
+@frozen(repr=False)  # see _Action.__repr__
 class SendDigits(_Action):
     """Send DTMF tones to the far end of the call, then continue."""
 
@@ -290,7 +297,7 @@ class SendDigits(_Action):
     )
 
 
-@frozen
+@frozen(repr=False)  # see _Action.__repr__
 class Hangup(_Action):
     """End the call."""
 
