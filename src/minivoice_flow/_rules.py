@@ -37,10 +37,11 @@ class Steps:
         items: Sequence[_Item],
         get: Callable[[_Item, str], object],
         direction: Direction | None,
+        reachable: int = -1,
     ) -> None:
         #: The action name of each item, or None where the item is not an action.
         self.kinds = kinds
-        self._reachable = -1
+        self._reachable = reachable  # -1: not counted yet
         self.direction = direction
         # get(items[i], name) is the value given for a field, or None (a plain function,
         # not a closure: building Steps and reading a field are both on the request path).
@@ -184,35 +185,44 @@ def transfer_before_decision(steps: Steps) -> list[Diagnostic]:
 
 def transfer_without_fallback(steps: Steps) -> list[Diagnostic]:
     """Without a fallback_url, a busy or unanswered destination ends the call."""
+    # This rule and digits_too_early read field values, so they run on every flow that has
+    # a transfer: plain loops, which cost less than comprehensions here.
     kinds, given = steps.kinds, steps.given
-    return [
-        diagnostic(
-            "transfer_without_fallback",
-            steps.path(index),
-            f"transfer to {_shown(given(index, 'to'))} has no fallback_url, so a busy, "
-            "unanswered or failed destination ends the call; set fallback_url to a URL that "
-            "serves what to do instead",
-        )
-        for index in range(steps.reachable)
-        if kinds[index] == "transfer" and given(index, "fallback_url") is None
-    ]
+    found = []
+    for index in range(steps.reachable):
+        if kinds[index] == "transfer" and given(index, "fallback_url") is None:
+            found.append(
+                diagnostic(
+                    "transfer_without_fallback",
+                    steps.path(index),
+                    f"transfer to {_shown(given(index, 'to'))} has no fallback_url, so a busy, "
+                    "unanswered or failed destination ends the call; set fallback_url to a URL "
+                    "that serves what to do instead",
+                )
+            )
+    return found
 
 
 def digits_too_early(steps: Steps) -> list[Diagnostic]:
     """Digits sent the instant a transfer answers usually arrive before the far end listens."""
     kinds = steps.kinds
-    return [
-        diagnostic(
-            "digits_too_early",
-            steps.path(index),
-            "send_digits starts the moment the transfer is answered, before most systems "
-            "listen; set pause_before_ms (2000 is a common start) or begin the digits with w",
-        )
-        for index in range(1, steps.reachable)
-        if kinds[index] == "send_digits"
-        and kinds[index - 1] == "transfer"
-        and not _pauses(steps, index)
-    ]
+    found = []
+    for index in range(1, steps.reachable):
+        if (
+            kinds[index] == "send_digits"
+            and kinds[index - 1] == "transfer"
+            and not _pauses(steps, index)
+        ):
+            found.append(
+                diagnostic(
+                    "digits_too_early",
+                    steps.path(index),
+                    "send_digits starts the moment the transfer is answered, before most "
+                    "systems listen; set pause_before_ms (2000 is a common start) or begin "
+                    "the digits with w",
+                )
+            )
+    return found
 
 
 def digits_to_caller(steps: Steps) -> list[Diagnostic]:
@@ -257,10 +267,13 @@ _REQUIRES: Final[dict[Rule, frozenset[str]]] = {
 }
 #: The rules decided by the kinds of the actions alone (they read no field's value).
 _BY_KINDS: Final = frozenset(rule for rule in RULES if not CODES[rule.__name__].reads)
-#: For each array of kinds (and direction) seen, the rules worth running on it: those that
-#: read field values, and those decided by kinds that fired. A rule decided by kinds that did
-#: not fire never will on the same kinds. Bounded: past the bound, arrays are judged afresh.
-_PLANS: Final[dict[tuple[tuple[str | None, ...], Direction | None], tuple[Rule, ...]]] = {}
+#: For each array of kinds (and direction) seen, the rules worth running on it (those that
+#: read field values, and those decided by kinds that fired: a rule decided by kinds that did
+#: not fire never will on the same kinds), and its reachable count. Bounded: past the bound,
+#: arrays are judged afresh.
+_PLANS: Final[
+    dict[tuple[tuple[str | None, ...], Direction | None], tuple[tuple[Rule, ...], int]]
+] = {}
 _MAX_PLANS: Final = 4096
 
 
@@ -278,21 +291,21 @@ def check(
 ) -> list[Diagnostic]:
     """``check_steps`` of these steps, made only if some rule is worth running on them."""
     key = (kinds if type(kinds) is tuple else tuple(kinds), direction)
-    plan = _PLANS.get(key)
-    if plan == ():
-        return []
-    steps = Steps(kinds, items, get, direction)
-    return _first_check(steps, key) if plan is None else _run(plan, steps)
+    planned = _PLANS.get(key)
+    if planned is None:
+        return _first_check(Steps(kinds, items, get, direction), key)
+    plan, reachable = planned
+    return _run(plan, Steps(kinds, items, get, direction, reachable)) if plan else []
 
 
 def check_steps(steps: Steps) -> list[Diagnostic]:
     """Run every rule; diagnostics come whole-document first, then by action index."""
     kinds = steps.kinds
     key = (kinds if type(kinds) is tuple else tuple(kinds), steps.direction)
-    plan = _PLANS.get(key)
-    if plan is None:
+    planned = _PLANS.get(key)
+    if planned is None:
         return _first_check(steps, key)
-    return _run(plan, steps) if plan else []
+    return _run(planned[0], steps) if planned[0] else []
 
 
 def _run(plan: tuple[Rule, ...], steps: Steps) -> list[Diagnostic]:
@@ -318,7 +331,7 @@ def _first_check(
             plan.append(rule)
         found += fired
     if len(_PLANS) < _MAX_PLANS:
-        _PLANS[key] = tuple(plan)
+        _PLANS[key] = (tuple(plan), steps.reachable)
     if len(found) > 1:
         found.sort(key=document_order)
     return found
