@@ -133,7 +133,8 @@ class Flow:
     _json: str
 
     def __init__(self, name: str | None = None, *, direction: Direction | None = None) -> None:
-        check_head("Flow", name, direction)
+        if direction is not None or not (name is None or type(name) is str):
+            check_head("Flow", name, direction)
         _set_head(self, (name, direction))
         _set_actions(self, ())
 

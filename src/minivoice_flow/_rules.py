@@ -29,7 +29,7 @@ _Item = Any
 class Steps:
     """What the rules know of an actions array."""
 
-    __slots__ = ("_get", "_items", "_reachable", "direction", "kinds")
+    __slots__ = ("_get", "_items", "direction", "kinds", "reachable")
 
     def __init__(
         self,
@@ -37,23 +37,18 @@ class Steps:
         items: Sequence[_Item],
         get: Callable[[_Item, str], object],
         direction: Direction | None,
-        reachable: int = -1,
+        reachable: int | None = None,
     ) -> None:
         #: The action name of each item, or None where the item is not an action.
         self.kinds = kinds
-        self._reachable = reachable  # -1: not counted yet
+        #: How many items can run: up to and including the first terminal action (given by
+        #: the caller when it knows it already).
+        self.reachable = _reachable_count(kinds) if reachable is None else reachable
         self.direction = direction
         # get(items[i], name) is the value given for a field, or None (a plain function,
         # not a closure: building Steps and reading a field are both on the request path).
         self._items = items
         self._get = get
-
-    @property
-    def reachable(self) -> int:
-        """How many items can run: up to and including the first terminal action."""
-        if self._reachable < 0:
-            self._reachable = _reachable_count(self.kinds)
-        return self._reachable
 
     def given(self, index: int, name: str) -> object:
         """The value given for field ``name`` of item ``index`` (None when unset)."""
@@ -279,8 +274,14 @@ _MAX_PLANS: Final = 4096
 
 def check_actions(actions: Sequence[Action], direction: Direction | None) -> list[Diagnostic]:
     """Every rule's diagnostics for a built flow's actions."""
-    # A rule reads only fields its action has, so the plain built-in getattr will do.
-    return check(tuple(map(_KIND, actions)), actions, getattr, direction)
+    # check(), inlined for the usual case: an array of kinds seen before.
+    kinds = tuple(map(_KIND, actions))
+    planned = _PLANS.get((kinds, direction))
+    if planned is None:
+        # A rule reads only fields its action has, so the plain built-in getattr will do.
+        return check(kinds, actions, getattr, direction)
+    plan, reachable = planned
+    return _run(plan, Steps(kinds, actions, getattr, direction, reachable)) if plan else []
 
 
 def check(
