@@ -182,17 +182,17 @@ def transfer_without_fallback(steps: Steps) -> list[Diagnostic]:
     """Without a fallback_url, a busy or unanswered destination ends the call."""
     # This rule and digits_too_early read field values, so they run on every flow that has
     # a transfer: plain loops, which cost less than comprehensions here.
-    kinds, given = steps.kinds, steps.given
+    kinds = steps.kinds
     found = []
     for index in range(steps.reachable):
-        if kinds[index] == "transfer" and given(index, "fallback_url") is None:
+        if kinds[index] == "transfer" and steps.given(index, "fallback_url") is None:
             found.append(
                 diagnostic(
                     "transfer_without_fallback",
                     steps.path(index),
-                    f"transfer to {_shown(given(index, 'to'))} has no fallback_url, so a busy, "
-                    "unanswered or failed destination ends the call; set fallback_url to a URL "
-                    "that serves what to do instead",
+                    f"transfer to {_shown(steps.given(index, 'to'))} has no fallback_url, so a "
+                    "busy, unanswered or failed destination ends the call; set fallback_url to a "
+                    "URL that serves what to do instead",
                 )
             )
     return found
