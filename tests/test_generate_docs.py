@@ -6,7 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import attrs
 import pytest
 
 from minivoice_flow import validate
@@ -124,7 +123,9 @@ class TestSampleValues:
     def test_integer_uses_default_then_minimum(self) -> None:
         info = CATALOGUE_BY_KIND["play"]
         spec = FieldSpec("integer", "d", minimum=3, maximum=9)
-        with_default = FieldInfo("x", False, "int | None", attrs.evolve(spec, default=5))
+        with_default = FieldInfo(
+            "x", False, "int | None", FieldSpec("integer", "d", minimum=3, maximum=9, default=5)
+        )
         without = FieldInfo("x", False, "int | None", spec)
         assert sample_value(info, with_default) == 5
         assert sample_value(info, without) == 3

@@ -16,7 +16,7 @@ from attrs import field, frozen
 
 from minivoice_flow import _limits as L
 from minivoice_flow._codes import diagnostic
-from minivoice_flow._diagnostics import FlowError
+from minivoice_flow._diagnostics import FlowError, fields_repr
 from minivoice_flow._fields import (
     E164_PATTERN,
     SIP_PATTERN,
@@ -94,8 +94,10 @@ class _Action:
         """The value of field ``name`` as set, or None when it was left unset."""
         return getattr(self, name, None)
 
+    __repr__ = fields_repr  # the action classes are made with repr=False
 
-@frozen
+
+@frozen(repr=False)
 class Play(_Action):
     """Play an audio file to the call, then continue."""
 
@@ -117,7 +119,7 @@ class Play(_Action):
     )
 
 
-@frozen
+@frozen(repr=False)
 class Collect(_Action):
     """Wait for keypad input from the caller and store it in a call variable."""
 
@@ -177,7 +179,7 @@ class Collect(_Action):
     )
 
 
-@frozen
+@frozen(repr=False)
 class Redirect(_Action):
     """Fetch new actions from a URL and run them instead of the rest of this array."""
 
@@ -202,7 +204,7 @@ class Redirect(_Action):
     )
 
 
-@frozen
+@frozen(repr=False)
 class Transfer(_Action):
     """Ring another number or SIP address and bridge the caller to it when it answers."""
 
@@ -257,7 +259,7 @@ class Transfer(_Action):
     )
 
 
-@frozen
+@frozen(repr=False)
 class SendDigits(_Action):
     """Send DTMF tones to the far end of the call, then continue."""
 
@@ -290,7 +292,7 @@ class SendDigits(_Action):
     )
 
 
-@frozen
+@frozen(repr=False)
 class Hangup(_Action):
     """End the call."""
 

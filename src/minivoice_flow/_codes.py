@@ -2,8 +2,7 @@
 it involves. The rules, the field checks, the JSON reader and the reference docs all read it.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": NamedTuple would compile each field's annotation.
 from typing import Final, NamedTuple
 
 from minivoice_flow._diagnostics import Diagnostic, Severity

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Final, Literal
 
+import attrs
 from attrs import frozen
 
 Severity = Literal["error", "warning"]
@@ -14,7 +15,16 @@ PAYLOAD_ERROR_CODE: Final = "answer_url_error"
 PAYLOAD_ERROR_MESSAGE: Final = "invalid action payload"
 
 
-@frozen
+def fields_repr(self: object) -> str:
+    """``Name(field=value, ...)`` of an attrs instance, as attrs writes it. For the classes
+    made at import with repr=False: attrs would write and compile a ``__repr__`` for each,
+    which costs about as much as the rest of the class."""
+    fields = attrs.fields(type(self))  # type: ignore[arg-type]
+    shown = ", ".join(f"{a.name}={getattr(self, a.name)!r}" for a in fields)
+    return f"{type(self).__name__}({shown})"
+
+
+@frozen(repr=False)
 class Diagnostic:
     """One problem found in a flow or a payload, located by a JSON pointer."""
 
@@ -40,15 +50,19 @@ class Diagnostic:
             "message": self.message,
         }
 
+    __repr__ = fields_repr
+
     def __str__(self) -> str:
         return f"{self.severity} {self.code} at {self.path or '(document)'}: {self.message}"
 
 
-@frozen
+@frozen(repr=False)
 class Report:
     """Every diagnostic of a flow or payload, in document order."""
 
     diagnostics: tuple[Diagnostic, ...] = ()
+
+    __repr__ = fields_repr
 
     @property
     def ok(self) -> bool:

@@ -8,12 +8,9 @@ expressions that Python and ECMA-262 (JSON Schema) read the same way.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable
 from typing import Any, Final, Literal
-
-from attrs import field, frozen
 
 from minivoice_flow import _limits as L
 
@@ -50,41 +47,55 @@ VARIABLE_PATTERN: Final = r"[a-z][a-z0-9_]{0,%d}" % (L.MAX_VARIABLE_LENGTH - 1)
 JsonType = Literal["string", "integer"]
 
 
-@frozen(eq=False)  # compared by identity: each field has its own
 class FieldSpec:
-    """What one action field accepts. Read by the validators, the parser, schema and docs."""
+    """What one action field accepts. Read by the validators, the parser, schema and docs.
 
-    json_type: JsonType
-    doc: str
-    #: Human wording of what is allowed, for messages and docs (integers derive theirs).
-    allowed: str = ""
-    minimum: int | None = None
-    maximum: int | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    #: Every character must be one of these (checked before ``pattern``, for a precise message).
-    alphabet: str | None = None
-    #: The whole string must match this (unanchored; anchored where it is used).
-    pattern: str | None = None
-    choices: tuple[str, ...] | None = None
-    #: For a value known to be printable ASCII with no space: a pattern that, matched at the
-    #: start, says the same as ``pattern`` matched in full, so a long value is not read to its
-    #: end (validate()'s fast path proves the characters for a whole payload at once).
-    head_pattern: str | None = None
-    #: What the platform does when the field is left out (documentation only).
-    default: str | int | None = None
-    unit: str | None = None
-    _regex: re.Pattern[str] | None = field(init=False, eq=False, repr=False)
-    #: A quick yes for the common case of a valid value; False means "run check()".
-    accepts: Callable[[object], bool] = field(init=False, eq=False, repr=False)
+    A plain class rather than attrs: it is internal and compared by identity (each field has
+    its own), and defining an attrs class this wide costs about half a millisecond at import.
+    """
 
-    def __attrs_post_init__(self) -> None:
-        rules = [self.alphabet, self.pattern, self.choices]
-        if sum(rule is not None for rule in rules) > 1:
+    def __init__(
+        self,
+        json_type: JsonType,
+        doc: str,
+        *,
+        allowed: str = "",
+        minimum: int | None = None,
+        maximum: int | None = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        alphabet: str | None = None,
+        pattern: str | None = None,
+        choices: tuple[str, ...] | None = None,
+        head_pattern: str | None = None,
+        default: str | int | None = None,
+        unit: str | None = None,
+    ) -> None:
+        if sum(rule is not None for rule in (alphabet, pattern, choices)) > 1:
             raise ValueError("a FieldSpec takes at most one of alphabet, pattern and choices")
-        regex = re.compile(self.pattern) if self.pattern is not None else None
-        object.__setattr__(self, "_regex", regex)
-        object.__setattr__(self, "accepts", _quick_test(self))
+        self.json_type = json_type
+        self.doc = doc
+        #: Human wording of what is allowed, for messages and docs (integers derive theirs).
+        self.allowed = allowed
+        self.minimum = minimum
+        self.maximum = maximum
+        self.min_length = min_length
+        self.max_length = max_length
+        #: Every character must be one of these (checked before ``pattern``, for a precise
+        #: message).
+        self.alphabet = alphabet
+        #: The whole string must match this (unanchored; anchored where it is used).
+        self.pattern = pattern
+        self.choices = choices
+        #: For a value known to be printable ASCII with no space: a pattern that, matched at
+        #: the start, says the same as ``pattern`` matched in full, so a long value is not read
+        #: to its end (validate()'s fast path proves the characters for a whole payload at once).
+        self.head_pattern = head_pattern
+        #: What the platform does when the field is left out (documentation only).
+        self.default = default
+        self.unit = unit
+        #: A quick yes for the common case of a valid value; False means "run check()".
+        self.accepts: Callable[[object], bool] = _quick_test(self)
 
     @property
     def description_of_allowed(self) -> str:
@@ -125,7 +136,7 @@ class FieldSpec:
             return "invalid_type", (
                 f"{where} must be {self.description_of_allowed}; got {describe(value)}"
             )
-        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        if isinstance(value, float) and not value.is_integer():  # also NaN and infinities
             return "invalid_type", (
                 f"{where} must be {self.description_of_allowed}; "
                 f"got {describe(value)}, which is not a whole number"
@@ -157,7 +168,7 @@ class FieldSpec:
         if self.choices is not None and value not in self.choices:
             choices = ", ".join(json.dumps(c) for c in self.choices)
             return "invalid_value", f"{where} must be one of {choices}; got {describe(value)}"
-        if self._regex is not None and self._regex.fullmatch(value) is None:
+        if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
             return "invalid_value", f"{where} must be {self.allowed}; got {describe(value)}"
         return None
 
@@ -167,37 +178,50 @@ class FieldSpec:
         return f"at most {self.max_length} characters long"
 
 
-def quick_test(spec: FieldSpec, name: str) -> tuple[str, dict[str, Any]]:
+def quick_test(spec: FieldSpec, name: str, names: dict[str, Any]) -> str:
     """A Python expression true for the usual valid values of ``spec`` held in variable
-    ``name`` (a plain int or str), and the globals it needs (their names start ``_q_<name>``).
+    ``name`` (a plain int or str); the globals it needs go into ``names`` (``_q_<name>``).
 
     It may say False for a valid value (a whole float, say): ``check()`` has the last word.
     Written as source so the builder methods can inline it (see ``_flow``).
     """
     if spec.json_type == "integer":
-        return f"type({name}) is int and {spec.minimum} <= {name} <= {spec.maximum}", {}
+        return f"type({name}) is int and {spec.minimum} <= {name} <= {spec.maximum}"
     if spec.choices is not None:
-        return f"type({name}) is str and {name} in _q_{name}", {
-            f"_q_{name}": frozenset(spec.choices)
-        }
+        names[f"_q_{name}"] = frozenset(spec.choices)
+        return f"type({name}) is str and {name} in _q_{name}"
     test = f"type({name}) is str"
     if spec.alphabet is not None:
         # The length limits go into the pattern, so one regex call answers for both.
         low, high = spec.min_length or 0, spec.max_length
         bound = "" if high is None else high
-        regex = re.compile(f"[{re.escape(spec.alphabet)}]{{{low},{bound}}}")
+        pattern = f"[{re.escape(spec.alphabet)}]{{{low},{bound}}}"
     else:
         if spec.min_length:
             test += f" and {spec.min_length} <= len({name})"
         if spec.max_length is not None:
             test += f" and len({name}) <= {spec.max_length}"
-        regex = spec._regex if spec._regex is not None else re.compile(".*", re.DOTALL)
-    return f"{test} and _q_{name}({name}) is not None", {f"_q_{name}": regex.fullmatch}
+        pattern = "(?s:.*)" if spec.pattern is None else spec.pattern
+    _fullmatch_on_first_use(names, f"_q_{name}", pattern)
+    return f"{test} and _q_{name}({name}) is not None"
+
+
+def _fullmatch_on_first_use(names: dict[str, Any], key: str, pattern: str) -> None:
+    """Put at ``names[key]`` a fullmatch of ``pattern`` that compiles it on its first call and
+    then puts the compiled one in its place: regexes cost milliseconds at import, and most
+    processes use only a few of them."""
+
+    def first_call(value: str) -> re.Match[str] | None:
+        names[key] = fullmatch = re.compile(pattern).fullmatch
+        return fullmatch(value)
+
+    names[key] = first_call
 
 
 def _quick_test(spec: FieldSpec) -> Callable[[object], bool]:
     """``quick_test`` as a predicate."""
-    expression, names = quick_test(spec, "value")
+    names: dict[str, Any] = {}
+    expression = quick_test(spec, "value", names)
     test: Callable[[object], bool] = eval(f"lambda value: {expression}", names)  # our own text
     return test
 
@@ -229,6 +253,8 @@ def describe(value: object) -> str:
             return "an integer too large to print"
         return text if len(text) <= _DISPLAY_LIMIT else f"{text[:_DISPLAY_LIMIT]}... (an integer)"
     if isinstance(value, float):
+        import math  # only needed to show a float
+
         if math.isnan(value):
             return "NaN"
         if math.isinf(value):

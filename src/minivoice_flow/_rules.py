@@ -29,7 +29,7 @@ _Item = Any
 class Steps:
     """What the rules know of an actions array."""
 
-    __slots__ = ("_get", "_items", "_reachable", "direction", "kinds")
+    __slots__ = ("_get", "_items", "direction", "kinds", "reachable")
 
     def __init__(
         self,
@@ -37,22 +37,18 @@ class Steps:
         items: Sequence[_Item],
         get: Callable[[_Item, str], object],
         direction: Direction | None,
+        reachable: int | None = None,
     ) -> None:
         #: The action name of each item, or None where the item is not an action.
         self.kinds = kinds
-        self._reachable = -1
+        #: How many items can run: up to and including the first terminal action (given by
+        #: the caller when it knows it already).
+        self.reachable = _reachable_count(kinds) if reachable is None else reachable
         self.direction = direction
         # get(items[i], name) is the value given for a field, or None (a plain function,
         # not a closure: building Steps and reading a field are both on the request path).
         self._items = items
         self._get = get
-
-    @property
-    def reachable(self) -> int:
-        """How many items can run: up to and including the first terminal action."""
-        if self._reachable < 0:
-            self._reachable = _reachable_count(self.kinds)
-        return self._reachable
 
     def given(self, index: int, name: str) -> object:
         """The value given for field ``name`` of item ``index`` (None when unset)."""
@@ -184,35 +180,44 @@ def transfer_before_decision(steps: Steps) -> list[Diagnostic]:
 
 def transfer_without_fallback(steps: Steps) -> list[Diagnostic]:
     """Without a fallback_url, a busy or unanswered destination ends the call."""
-    kinds, given = steps.kinds, steps.given
-    return [
-        diagnostic(
-            "transfer_without_fallback",
-            steps.path(index),
-            f"transfer to {_shown(given(index, 'to'))} has no fallback_url, so a busy, "
-            "unanswered or failed destination ends the call; set fallback_url to a URL that "
-            "serves what to do instead",
-        )
-        for index in range(steps.reachable)
-        if kinds[index] == "transfer" and given(index, "fallback_url") is None
-    ]
+    # This rule and digits_too_early read field values, so they run on every flow that has
+    # a transfer: plain loops, which cost less than comprehensions here.
+    kinds = steps.kinds
+    found = []
+    for index in range(steps.reachable):
+        if kinds[index] == "transfer" and steps.given(index, "fallback_url") is None:
+            found.append(
+                diagnostic(
+                    "transfer_without_fallback",
+                    steps.path(index),
+                    f"transfer to {_shown(steps.given(index, 'to'))} has no fallback_url, so a "
+                    "busy, unanswered or failed destination ends the call; set fallback_url to a "
+                    "URL that serves what to do instead",
+                )
+            )
+    return found
 
 
 def digits_too_early(steps: Steps) -> list[Diagnostic]:
     """Digits sent the instant a transfer answers usually arrive before the far end listens."""
     kinds = steps.kinds
-    return [
-        diagnostic(
-            "digits_too_early",
-            steps.path(index),
-            "send_digits starts the moment the transfer is answered, before most systems "
-            "listen; set pause_before_ms (2000 is a common start) or begin the digits with w",
-        )
-        for index in range(1, steps.reachable)
-        if kinds[index] == "send_digits"
-        and kinds[index - 1] == "transfer"
-        and not _pauses(steps, index)
-    ]
+    found = []
+    for index in range(1, steps.reachable):
+        if (
+            kinds[index] == "send_digits"
+            and kinds[index - 1] == "transfer"
+            and not _pauses(steps, index)
+        ):
+            found.append(
+                diagnostic(
+                    "digits_too_early",
+                    steps.path(index),
+                    "send_digits starts the moment the transfer is answered, before most "
+                    "systems listen; set pause_before_ms (2000 is a common start) or begin "
+                    "the digits with w",
+                )
+            )
+    return found
 
 
 def digits_to_caller(steps: Steps) -> list[Diagnostic]:
@@ -257,17 +262,26 @@ _REQUIRES: Final[dict[Rule, frozenset[str]]] = {
 }
 #: The rules decided by the kinds of the actions alone (they read no field's value).
 _BY_KINDS: Final = frozenset(rule for rule in RULES if not CODES[rule.__name__].reads)
-#: For each array of kinds (and direction) seen, the rules worth running on it: those that
-#: read field values, and those decided by kinds that fired. A rule decided by kinds that did
-#: not fire never will on the same kinds. Bounded: past the bound, arrays are judged afresh.
-_PLANS: Final[dict[tuple[tuple[str | None, ...], Direction | None], tuple[Rule, ...]]] = {}
+#: For each array of kinds (and direction) seen, the rules worth running on it (those that
+#: read field values, and those decided by kinds that fired: a rule decided by kinds that did
+#: not fire never will on the same kinds), and its reachable count. Bounded: past the bound,
+#: arrays are judged afresh.
+_PLANS: Final[
+    dict[tuple[tuple[str | None, ...], Direction | None], tuple[tuple[Rule, ...], int]]
+] = {}
 _MAX_PLANS: Final = 4096
 
 
 def check_actions(actions: Sequence[Action], direction: Direction | None) -> list[Diagnostic]:
     """Every rule's diagnostics for a built flow's actions."""
-    # A rule reads only fields its action has, so the plain built-in getattr will do.
-    return check(tuple(map(_KIND, actions)), actions, getattr, direction)
+    # check(), inlined for the usual case: an array of kinds seen before.
+    kinds = tuple(map(_KIND, actions))
+    planned = _PLANS.get((kinds, direction))
+    if planned is None:
+        # A rule reads only fields its action has, so the plain built-in getattr will do.
+        return check(kinds, actions, getattr, direction)
+    plan, reachable = planned
+    return _run(plan, Steps(kinds, actions, getattr, direction, reachable)) if plan else []
 
 
 def check(
@@ -278,21 +292,21 @@ def check(
 ) -> list[Diagnostic]:
     """``check_steps`` of these steps, made only if some rule is worth running on them."""
     key = (kinds if type(kinds) is tuple else tuple(kinds), direction)
-    plan = _PLANS.get(key)
-    if plan == ():
-        return []
-    steps = Steps(kinds, items, get, direction)
-    return _first_check(steps, key) if plan is None else _run(plan, steps)
+    planned = _PLANS.get(key)
+    if planned is None:
+        return _first_check(Steps(kinds, items, get, direction), key)
+    plan, reachable = planned
+    return _run(plan, Steps(kinds, items, get, direction, reachable)) if plan else []
 
 
 def check_steps(steps: Steps) -> list[Diagnostic]:
     """Run every rule; diagnostics come whole-document first, then by action index."""
     kinds = steps.kinds
     key = (kinds if type(kinds) is tuple else tuple(kinds), steps.direction)
-    plan = _PLANS.get(key)
-    if plan is None:
+    planned = _PLANS.get(key)
+    if planned is None:
         return _first_check(steps, key)
-    return _run(plan, steps) if plan else []
+    return _run(planned[0], steps) if planned[0] else []
 
 
 def _run(plan: tuple[Rule, ...], steps: Steps) -> list[Diagnostic]:
@@ -318,7 +332,7 @@ def _first_check(
             plan.append(rule)
         found += fired
     if len(_PLANS) < _MAX_PLANS:
-        _PLANS[key] = tuple(plan)
+        _PLANS[key] = (tuple(plan), steps.reachable)
     if len(found) > 1:
         found.sort(key=document_order)
     return found
