@@ -26,12 +26,14 @@ from minivoice_flow._actions import CATALOGUE
 from minivoice_flow._fields import FieldSpec
 from tests.strategies import any_flows, mutated_payloads, near_payloads, valid_flows
 
-_parse._write_provers()
-NEVER_PROVED = {kind: (lambda fields: -1) for kind in _parse._PROVERS}
+NEVER_PROVED = {info.kind: (lambda fields: -1) for info in CATALOGUE}
 
 
-def standard_decode(text: str, found: list[Any]) -> Any:
-    return _json.loads(text, found, subject="payload")
+def standard_decode(text: str) -> Any:
+    data = _json.loads(text, [], subject="payload")
+    if data is _json.UNREADABLE:
+        raise ValueError(text)
+    return data
 
 
 @contextmanager
@@ -47,7 +49,7 @@ def fast_path_off() -> Iterator[None]:
 @contextmanager
 def msgspec_on() -> Iterator[None]:
     """The decoder a process that validates many payloads switches to."""
-    with patch.object(_parse, "_decode", _parse._msgspec_decoder()):
+    with patch.object(_parse, "_decode", _parse._msgspec_decode()):
         yield
 
 

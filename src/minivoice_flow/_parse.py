@@ -29,6 +29,7 @@ from minivoice_flow._rules import Direction, check, document_order
 
 _ACTION_NAMES: Final = ", ".join(CATALOGUE_BY_KIND)
 _SUBJECT: Final = "payload"
+_UNNAMED: Final = Flow()  # flows are immutable: parse() builds on this one when it can
 #: Text this short (in characters) is surely within the size limit (4 bytes a character).
 _SURELY_SMALL: Final = MAX_PAYLOAD_BYTES // 4
 
@@ -65,8 +66,9 @@ def parse(
     if not report.passes(strict=strict):
         raise FlowValidationError(report.diagnostics, subject="payload")
     assert read is not None  # a payload that passes was read
-    kinds, given, _, proved = read
+    kinds, items, _, proved = read
     names = cast("list[str]", kinds)  # every item is a known action, or it would not pass
+    given = [item[kind] for item, kind in zip(items, names, strict=True)]
     if proved:  # every field as the builders write it: set without checking again
         actions = tuple(map(_build, names, given))
     else:  # a whole float for an int, say: the classes' own checks take it
@@ -74,7 +76,8 @@ def parse(
             CATALOGUE_BY_KIND[kind].type(**fields)
             for kind, fields in zip(names, given, strict=True)
         )
-    return Flow(name, direction=direction)._with_actions(actions)
+    flow = _UNNAMED if name is None and direction is None else Flow(name, direction=direction)
+    return flow._with_actions(actions)
 
 
 def _diagnose(
@@ -92,15 +95,24 @@ def _diagnose(
             return found, None
     else:
         text = None
-    data = _check_parsed(payload, found) if text is None else _decode(text, found)
+    if text is None:
+        data = _check_parsed(payload, found)
+    else:
+        try:
+            data = _decode(text)
+        except (ValueError, RecursionError):  # not JSON, NaN, 1e400...: the front door says why
+            data = _json.loads(text, found, subject=_SUBJECT)
     if data is UNREADABLE:
         return found, None
-    read = _walk(data, found)
-    kinds, given, quotes, _ = read
+    if type(data) is dict and len(data) == 1 and type(actions := data.get("actions")) is list:
+        read = _walk_actions(actions, found, 2)  # the usual case, in short
+    else:
+        read = _walk_payload(data, found)
+    kinds, items, quotes, _ = read
     if text is not None and ("\\" in text or text.count('"') != quotes):
         found += _json.repeated_keys(text)  # more quotes written than kept: a repeated key
     if kinds is not None:
-        found += check(kinds, given, _given, direction)
+        found += check(kinds, items, _given_in, direction)
     if len(found) > 1:
         found.sort(key=document_order)
     return found, read
@@ -116,33 +128,29 @@ _MSGSPEC_AFTER: Final = 1000
 _standard_reads = 0
 
 
-def _decode_standard(text: str, found: list[Diagnostic]) -> Any:
-    """The data of ``text`` (``UNREADABLE`` with the reason in ``found``), counting reads."""
+def _decode_standard(text: str) -> Any:
+    """The data of ``text`` by the standard library; ValueError if it cannot be read. Counts
+    the texts read, and hands over to msgspec after ``_MSGSPEC_AFTER`` of them."""
     global _standard_reads, _decode
     _standard_reads += 1
     if _standard_reads >= _MSGSPEC_AFTER:
-        _decode = _msgspec_decoder()
-    return _json.loads(text, found, subject=_SUBJECT)
+        _decode = _msgspec_decode()
+    data = _json.loads(text, [], subject=_SUBJECT)
+    if data is UNREADABLE:
+        raise ValueError("not read")  # read again by the front door, for its message
+    return data
 
 
-def _msgspec_decoder() -> Callable[[str, list[Diagnostic]], Any]:
-    """``_decode`` by msgspec: the same data as the standard library for any text it reads
-    (repeated keys too: both keep the last value); it leaves the rest to the front door."""
+def _msgspec_decode() -> Callable[[str], Any]:
+    """msgspec's decoder: for any text it reads, the data the standard library gives
+    (repeated keys too: both keep the last value); a ValueError for the rest."""
     import msgspec
 
-    decode = msgspec.json.Decoder().decode
-    unread = (msgspec.DecodeError, ValueError, RecursionError)  # NaN, 1e400, lone surrogates
-
-    def decode_fast(text: str, found: list[Diagnostic]) -> Any:
-        try:
-            return decode(text)
-        except unread:
-            return _json.loads(text, found, subject=_SUBJECT)  # its messages are the ones we give
-
-    return decode_fast
+    decode: Callable[[str], Any] = msgspec.json.Decoder().decode
+    return decode
 
 
-_decode: Callable[[str, list[Diagnostic]], Any] = _decode_standard
+_decode: Callable[[str], Any] = _decode_standard
 
 
 def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:
@@ -247,26 +255,16 @@ def _unprintable_digits(value: object) -> int | None:
 
 # Walking: decoded data to field diagnostics and what the rules need.
 
-#: What the walk read: the kind of each item (None where the item is not an action; the whole
-#: list None when the payload has no array of actions to run the rules on) and its fields,
-#: the quotes the data takes written out (2 for each key and string: more in the text means
-#: a repeated key), and whether every action was proved valid by its prover.
-_Read = tuple[list[str | None] | None, list[Mapping[str, Any]], int, bool]
+#: What the walk read: the kind of each item of the actions array (None where the item is not
+#: an action; the whole list None when the payload has no array of actions to run the rules
+#: on) and the items, the quotes the data takes written out (2 for each key and string: more
+#: in the text means a repeated key), and whether every action was proved valid by its prover.
+_Read = tuple[list[str | None] | None, list[Any], int, bool]
 
 _SPECS: Final = {info.kind: {field.name: field.spec for field in info.fields} for info in CATALOGUE}
 _REQUIRED: Final = {
     info.kind: tuple(field.name for field in info.fields if field.required) for info in CATALOGUE
 }
-_NO_FIELDS: Final[Mapping[str, Any]] = {}
-
-
-def _walk(data: Any, found: list[Diagnostic]) -> _Read:
-    """One pass over decoded JSON: every field problem into ``found``, and what it read."""
-    if type(data) is dict and len(data) == 1:  # the usual case, in short
-        actions = data.get("actions")
-        if type(actions) is list:
-            return _walk_actions(actions, found, 2)
-    return _walk_payload(data, found)
 
 
 def _walk_payload(data: Any, found: list[Diagnostic]) -> _Read:
@@ -300,22 +298,21 @@ def _walk_payload(data: Any, found: list[Diagnostic]) -> _Read:
             )
         )
         return None, [], quotes, False
-    kinds, given, _, _ = _walk_actions(actions, found, 0)
-    return kinds, given, quotes, False
+    kinds, _, _, _ = _walk_actions(actions, found, 0)
+    return kinds, actions, quotes, False
 
 
 def _walk_actions(actions: list[Any], found: list[Diagnostic], quotes: int) -> _Read:
     """Every item of the actions array; ``quotes`` counted so far."""
-    provers = _PROVERS or _write_provers()
+    provers = _PROVERS
     kinds: list[str | None] = []
-    given: list[Mapping[str, Any]] = []
     proved = True
     for item in actions:
         # The usual case inline (this loop is validate()'s hot path); every kind of trouble
         # goes to a function of its own.
         if isinstance(item, dict) and len(item) == 1:
             ((kind, fields),) = item.items()
-            prove = provers.get(kind)
+            prove = provers[kind]
             if prove is not None and isinstance(fields, dict):
                 count = prove(fields)
                 if count < 0:
@@ -323,23 +320,19 @@ def _walk_actions(actions: list[Any], found: list[Diagnostic], quotes: int) -> _
                     count = _check_fields(len(kinds), kind, fields, found)
                 quotes += count
                 kinds.append(kind)
-                given.append(fields)
                 continue
         proved = False
         quotes += _quotes(item)
-        kind, fields = _not_an_action(len(kinds), item, found)
-        kinds.append(kind)
-        given.append(fields)
-    return kinds, given, quotes, proved
+        kinds.append(_not_an_action(len(kinds), item, found))
+    return kinds, actions, quotes, proved
 
 
-def _not_an_action(
-    index: int, item: Any, found: list[Diagnostic]
-) -> tuple[str | None, Mapping[str, Any]]:
-    """An item of actions that is not a known action holding an object of fields."""
+def _not_an_action(index: int, item: Any, found: list[Diagnostic]) -> str | None:
+    """An item of actions that is not a known action holding an object of fields: its kind
+    if it names one."""
     if not isinstance(item, dict) or len(item) != 1:
         found.append(diagnostic("malformed_action", f"/actions/{index}", _not_one_key(item)))
-        return None, _NO_FIELDS
+        return None
     ((kind, fields),) = item.items()
     if kind not in _SPECS:
         found.append(
@@ -350,7 +343,7 @@ def _not_an_action(
                 f"the actions are {_ACTION_NAMES}",
             )
         )
-        return None, _NO_FIELDS
+        return None
     found.append(
         diagnostic(
             "malformed_action",
@@ -358,7 +351,8 @@ def _not_an_action(
             f"the value of {kind} must be an object of its fields; got {describe(fields)}",
         )
     )
-    return kind, _NO_FIELDS
+    known: str = kind
+    return known
 
 
 def _check_fields(index: int, kind: str, fields: Mapping[str, Any], found: list[Diagnostic]) -> int:
@@ -405,19 +399,25 @@ def _quotes(data: Any) -> int:
     return count
 
 
-# Provers and builders: written as source from the catalogue on first use, so importing the
-# package does not pay for them.
-
-#: Per action: a function of its fields (a dict) giving the quotes they take written out
-#: (with the action's name) if every field is known, valid and there when required, else -1.
-_PROVERS: dict[str, Callable[[Mapping[str, Any]], int]] = {}
-#: Per action: a function from fields its prover proved to the action's IR object.
-_BUILDERS: dict[str, Callable[[Mapping[str, Any]], Action]] = {}
+# Provers and builders: written as source from the catalogue, each when its action is first
+# met (compiling one takes about 0.1 ms), so neither the import nor the first call pays for
+# the actions it does not meet.
 
 
-def _write_provers() -> dict[str, Callable[[Mapping[str, Any]], int]]:
-    _PROVERS.update((info.kind, _prover(info)) for info in CATALOGUE)
-    return _PROVERS
+class _WrittenOnUse(dict[object, Any]):
+    """Per action name, the function ``write`` makes of its ``ActionInfo``; None for a key
+    that names no action."""
+
+    def __init__(self, write: Callable[[ActionInfo], Any]) -> None:
+        super().__init__()
+        self.write = write
+
+    def __missing__(self, kind: object) -> Any:
+        info = CATALOGUE_BY_KIND.get(kind)  # type: ignore[call-overload]
+        if info is None:
+            return None
+        function = self[kind] = self.write(info)
+        return function
 
 
 def _prover(info: ActionInfo) -> Callable[[Mapping[str, Any]], int]:
@@ -503,10 +503,16 @@ def _builder(info: ActionInfo) -> Callable[[Mapping[str, Any]], Action]:
     return build
 
 
+#: Per action: a function of its fields (a dict) giving the quotes they take written out
+#: (with the action's name) if every field is known, valid and there when required, else -1.
+_PROVERS: Final = _WrittenOnUse(_prover)
+#: Per action: a function from fields its prover proved to the action's IR object.
+_BUILDERS: Final = _WrittenOnUse(_builder)
+
+
 def _build(kind: str, fields: Mapping[str, Any]) -> Action:
-    if not _BUILDERS:  # written on the first parse()
-        _BUILDERS.update((info.kind, _builder(info)) for info in CATALOGUE)
-    return _BUILDERS[kind](fields)
+    build: Callable[[Mapping[str, Any]], Action] = _BUILDERS[kind]
+    return build(fields)
 
 
 class _NullGiven:
@@ -519,6 +525,14 @@ class _NullGiven:
 
 
 _NULL_GIVEN: Final = _NullGiven()
+
+
+def _given_in(item: Mapping[str, Any], name: str) -> object:
+    """``_given`` of the fields of an item's one action (None if they are not an object)."""
+    for fields in item.values():
+        if isinstance(fields, dict):
+            return _given(fields, name)
+    return None
 
 
 def _given(fields: Mapping[str, Any], name: str) -> object:
