@@ -68,13 +68,12 @@ def parse(
     assert read is not None  # a payload that passes was read
     kinds, items, _, proved = read
     names = cast("list[str]", kinds)  # every item is a known action, or it would not pass
-    given = [item[kind] for item, kind in zip(items, names, strict=True)]
     if proved:  # every field as the builders write it: set without checking again
-        actions = tuple(map(_build, names, given))
+        actions = tuple(map(_build, items, names))
     else:  # a whole float for an int, say: the classes' own checks take it
         actions = tuple(
-            CATALOGUE_BY_KIND[kind].type(**fields)
-            for kind, fields in zip(names, given, strict=True)
+            CATALOGUE_BY_KIND[kind].type(**item[kind])
+            for item, kind in zip(items, names, strict=True)
         )
     flow = _UNNAMED if name is None and direction is None else Flow(name, direction=direction)
     return flow._with_actions(actions)
@@ -510,9 +509,9 @@ _PROVERS: Final = _WrittenOnUse(_prover)
 _BUILDERS: Final = _WrittenOnUse(_builder)
 
 
-def _build(kind: str, fields: Mapping[str, Any]) -> Action:
+def _build(item: Mapping[str, Any], kind: str) -> Action:
     build: Callable[[Mapping[str, Any]], Action] = _BUILDERS[kind]
-    return build(fields)
+    return build(item[kind])
 
 
 class _NullGiven:
