@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -64,9 +66,9 @@ def fast(text: str, direction: Any = None) -> Report:
         return validate(text, direction=direction)
 
 
-def walk_only(text: str, direction: Any = None) -> Report:
+def walk_only(payload: object, direction: Any = None) -> Report:
     with fast_path_off():
-        return validate(text, direction=direction)
+        return validate(payload, direction=direction)
 
 
 def flow_text(flow: Flow) -> str:
@@ -124,6 +126,13 @@ def test_fast_path_reports_what_the_walk_reports_for_mutated_payloads(text: str)
     assert validate(text) == walk_only(text) == fast(text)
     if proved(text):
         assert not any(d.code in FIELD_CODES for d in validate(text).diagnostics)
+
+
+@given(st.one_of(mutated_payloads(), near_payloads()))
+def test_parsed_payloads_get_the_walk_s_report_too(data: Any) -> None:
+    """An already-parsed payload goes through the provers as well: the same report."""
+    assert validate(data) == walk_only(data)
+    assert validate(data, direction="inbound") == walk_only(data, "inbound")
 
 
 FIELD_CODES = frozenset(
@@ -343,3 +352,20 @@ def test_the_fast_path_takes_urls_with_a_host_and_only_those(url: str, valid: bo
             assert proved(text) is valid
             assert validate(text) == walk_only(text)
             assert validate(text).ok is valid
+
+
+def test_msgspec_is_imported_only_once_a_process_has_validated_many_payloads() -> None:
+    """The first 999 texts are read by the standard library; the 1,000th imports msgspec."""
+    probe = (
+        "import sys\n"
+        "from minivoice_flow import validate\n"
+        'text = \'{"actions":[{"hangup":{}}]}\'\n'
+        "for _ in range(999): assert validate(text).ok\n"
+        "print('msgspec' in sys.modules)\n"
+        "assert validate(text).ok\n"
+        "print('msgspec' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, cast
 
 from minivoice_flow import _json
-from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND, Action, ActionInfo
+from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND, Action, ActionInfo, FieldInfo
 from minivoice_flow._codes import diagnostic
 from minivoice_flow._diagnostics import Diagnostic, FlowValidationError, Report, report_of
 from minivoice_flow._fields import FieldSpec, describe, quick_test
@@ -420,35 +420,36 @@ class _WrittenOnUse(dict[object, Any]):
 
 
 def _prover(info: ActionInfo) -> Callable[[Mapping[str, Any]], int]:
-    """The prover of one action (see ``_PROVERS``), written as source."""
+    """The prover of one action (see ``_PROVERS``), written as source: each field fetched and
+    tested in turn, the counts for the required fields known in advance."""
     names: dict[str, Any] = {}
-    lines = ["def prove(fields):"]
-    given, quotes = 0, 2  # the fields counted, and the quotes: the action's name takes 2
-    for field in info.fields:
-        if field.required:
-            given += 1
-            quotes += 4 if field.spec.json_type == "string" else 2
+    required = [field for field in info.fields if field.required]
+    quotes = 2 + sum(map(_quotes_of, required))  # the action's name takes 2
+    lines = ["def prove(fields):", f"    given, quotes = {len(required)}, {quotes}"]
     for field in info.fields:
         name = field.name
         test, needs = _valid_test(field.spec, name)
         names.update(needs)
         lines.append(f"    {name} = fields.get({name!r})")
-        if field.required:
-            lines += [f"    if {name} is None or not ({test}):", "        return -1"]
+        if field.required:  # None (absent) fails the test, which starts with a type check
+            lines += [f"    if not ({test}):", "        return -1"]
         else:
-            quote = 4 if field.spec.json_type == "string" else 2
             lines += [
                 f"    if {name} is not None:",
                 f"        if not ({test}):",
                 "            return -1",
-                f"        given += 1; quotes += {quote}",
+                f"        given += 1; quotes += {_quotes_of(field)}",
             ]
-    lines.insert(1, f"    given, quotes = {given}, {quotes}")
     # Every key was a field proved valid when the count of them is the count of keys.
     lines.append("    return quotes if given == len(fields) else -1")
     exec(compile("\n".join(lines), f"<prove {info.kind}>", "exec"), names)  # our own source
     prove: Callable[[Mapping[str, Any]], int] = names["prove"]
     return prove
+
+
+def _quotes_of(field: FieldInfo) -> int:
+    """The quotes a field takes written out when valid: its key, and its value if a string."""
+    return 4 if field.spec.json_type == "string" else 2
 
 
 def _valid_test(spec: FieldSpec, name: str) -> tuple[str, dict[str, Any]]:
