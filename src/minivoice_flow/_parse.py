@@ -1,7 +1,8 @@
 """Reading answer_url JSON back: ``validate`` reports every problem, ``parse`` builds a Flow.
 
 Text goes through the JSON front door (``_json``: size limit, UTF-8, NaN, repeated keys) and
-is decoded by the standard library's C decoder, whatever its layout. Then one walk over the
+is decoded, whatever its layout, by the standard library's C decoder (by msgspec's once the
+process has read many texts: see ``_MSGSPEC_AFTER``). Then one walk over the
 decoded data finds every field problem, each with its JSON pointer: each action is first put
 to its prover, a function written as source from the catalogue that says in a few steps
 whether all its fields are valid (the usual answer); only an action it does not prove is
