@@ -1,36 +1,38 @@
 """Reading answer_url JSON back: ``validate`` reports every problem, ``parse`` builds a Flow.
 
-Text goes through the JSON front door (``_json``: size limit, UTF-8, NaN, repeated keys), then
-through msgspec Structs made from the catalogue (``_structs``), which prove most payloads valid
-in one pass in C whatever their layout; only the ordering rules are then left to run. A
-payload they do not prove valid, and an already-parsed object, get the walk: one pass over the
-decoded data that finds every field problem, each with its JSON pointer. The ordering rules run
-over every action whose name is known, even one with bad fields. Nothing in here raises for
-bad content: every problem becomes a diagnostic.
+Text goes through the JSON front door (``_json``: size limit, UTF-8, NaN, repeated keys) and
+is decoded, whatever its layout, by the standard library's C decoder (by msgspec's once the
+process has read many texts: see ``_MSGSPEC_AFTER``). Then one walk over the
+decoded data finds every field problem, each with its JSON pointer: each action is first put
+to its prover, a function written as source from the catalogue that says in a few steps
+whether all its fields are valid (the usual answer); only an action it does not prove is
+looked at field by field. The ordering rules run over every action whose name is known, even
+one with bad fields. Nothing in here raises for bad content: every problem becomes a
+diagnostic.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from minivoice_flow import _json
-from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND, Action
+from minivoice_flow._actions import CATALOGUE, CATALOGUE_BY_KIND, Action, ActionInfo, FieldInfo
 from minivoice_flow._codes import diagnostic
 from minivoice_flow._diagnostics import Diagnostic, FlowValidationError, Report, report_of
-from minivoice_flow._fields import describe
+from minivoice_flow._fields import FieldSpec, describe, quick_test
 from minivoice_flow._flow import Flow, check_head, check_strict
 from minivoice_flow._json import UNREADABLE, token
 from minivoice_flow._limits import MAX_PAYLOAD_BYTES
-from minivoice_flow._rules import Direction, Steps, check, check_steps, document_order
-
-#: What the Structs make of a payload they prove valid: the items, their kinds, the payload
-#: written compactly.
-Decoded = tuple[list[Any], tuple[str, ...], str]
+from minivoice_flow._rules import Direction, check, document_order
 
 _ACTION_NAMES: Final = ", ".join(CATALOGUE_BY_KIND)
 _SUBJECT: Final = "payload"
+_UNNAMED: Final = Flow()  # flows are immutable: parse() builds on this one when it can
+#: Text this short (in characters) is surely within the size limit (4 bytes a character).
+_SURELY_SMALL: Final = MAX_PAYLOAD_BYTES // 4
 
 
 def validate(payload: object, *, direction: Direction | None = None) -> Report:
@@ -42,31 +44,7 @@ def validate(payload: object, *, direction: Direction | None = None) -> Report:
     """
     if direction is not None:
         check_head("validate()", None, direction)
-    if type(payload) is str and len(payload) <= _SURELY_SMALL:  # the usual case, in short
-        proved = _proved(payload, direction)
-        if proved is not None:
-            return report_of(proved[0])
-        return report_of(_diagnose(payload, direction, proof_tried=True)[0])
     return report_of(_diagnose(payload, direction)[0])
-
-
-def _proved(text: str, direction: Direction | None) -> tuple[list[Diagnostic], Any] | None:
-    """The diagnostics of a text the Structs prove valid field by field, or None if they do
-    not: then only repeated keys and the rules are left to look at."""
-    decoded = _decode_valid(text)
-    if decoded is None:
-        return None
-    items, kinds, compact = decoded
-    if text == compact or (
-        "\\" not in text and "\\" not in compact and text.count('"') == compact.count('"')
-    ):
-        found = []  # every key written was kept: none was repeated
-    else:
-        found = _json.repeated_keys(text)
-    found += check(kinds, items, _given_in_item, direction)
-    if len(found) > 1:
-        found.sort(key=document_order)
-    return found, (items, kinds)
 
 
 def parse(
@@ -84,25 +62,29 @@ def parse(
     check_head("parse()", name, direction)
     if strict is not False:
         check_strict("parse()", strict)
-    diagnostics, data = _diagnose(payload, direction)
+    diagnostics, read = _diagnose(payload, direction)
     report = report_of(diagnostics)
     if not report.passes(strict=strict):
         raise FlowValidationError(report.diagnostics, subject="payload")
-    flow = Flow(name, direction=direction)
-    if isinstance(data, dict):  # read by the walk: fields checked, so the classes accept them
-        actions = []
-        for item in data["actions"]:
-            ((kind, fields),) = item.items()
-            actions.append(CATALOGUE_BY_KIND[kind].type(**fields))
-        return flow.then(actions)
-    return flow._with_actions(_to_actions(*data))
+    assert read is not None  # a payload that passes was read
+    kinds, items, _, proved = read
+    names = cast("list[str]", kinds)  # every item is a known action, or it would not pass
+    if proved:  # every field as the builders write it: set without checking again
+        actions = tuple(map(_build, items, names))
+    else:  # a whole float for an int, say: the classes' own checks take it
+        actions = tuple(
+            CATALOGUE_BY_KIND[kind].type(**item[kind])
+            for item, kind in zip(items, names, strict=True)
+        )
+    flow = _UNNAMED if name is None and direction is None else Flow(name, direction=direction)
+    return flow._with_actions(actions)
 
 
 def _diagnose(
-    payload: object, direction: Direction | None, *, proof_tried: bool = False
-) -> tuple[list[Diagnostic], Any]:
-    """All diagnostics of a payload, in document order, and what was read: the decoded data
-    (a dict), the items and kinds of a payload the Structs proved valid, or None."""
+    payload: object, direction: Direction | None
+) -> tuple[list[Diagnostic], _Read | None]:
+    """All diagnostics of a payload, in document order, and what the walk read (None if
+    nothing could be read)."""
     found: list[Diagnostic] = []
     text: str | None
     if type(payload) is str and len(payload) <= _SURELY_SMALL:  # the usual case, in short
@@ -113,53 +95,62 @@ def _diagnose(
             return found, None
     else:
         text = None
-    if text is not None:
-        proved = None if proof_tried else _proved(text, direction)
-        if proved is not None:
-            return proved
-        fast = _fast()
-        data = fast.decode_any(text)
-        if data is fast.NOT_READ:
-            data = _json.loads(text, found, subject=_SUBJECT)
-    else:
+    if text is None:
         data = _check_parsed(payload, found)
+    else:
+        try:
+            data = _decode(text)
+        except (ValueError, RecursionError):  # not JSON, NaN, 1e400...: the front door says why
+            data = _json.loads(text, found, subject=_SUBJECT)
     if data is UNREADABLE:
         return found, None
-    walk = _Walk(found)
-    steps = walk.payload(data, direction)
-    if text is not None and ("\\" in text or text.count('"') != _fast().quotes_in(data)):
+    if type(data) is dict and len(data) == 1 and type(actions := data.get("actions")) is list:
+        read = _walk_actions(actions, found, 2)  # the usual case, in short
+    else:
+        read = _walk_payload(data, found)
+    kinds, items, quotes, _ = read
+    if text is not None and ("\\" in text or text.count('"') != quotes):
         found += _json.repeated_keys(text)  # more quotes written than kept: a repeated key
-    if steps is not None:
-        found += check_steps(steps)
+    if kinds is not None:
+        found += check(kinds, items, _given_in, direction)
     if len(found) > 1:
         found.sort(key=document_order)
-    return found, data
+    return found, read
 
 
-# The fast path, loaded on first use: it imports msgspec and builds its Structs, which a
-# handler that only builds flows should not pay for at import.
+# Decoding. The standard library's C decoder reads the first texts of a process; msgspec's
+# reads JSON two to three times as fast, but importing it takes 5 to 10 ms, more than a
+# short-lived process (the CLI, a test, a cold-started handler) would ever win back. So it is
+# imported only once a process has shown that it validates many payloads.
 
-#: Text this short (in characters) is surely within the size limit (4 bytes a character).
-_SURELY_SMALL: Final = MAX_PAYLOAD_BYTES // 4
-
-
-def _fast() -> Any:
-    from minivoice_flow import _structs
-
-    return _structs
+#: How many texts the standard library decodes before msgspec takes over.
+_MSGSPEC_AFTER: Final = 1000
+_standard_reads = 0
 
 
-def _load_fast_path(text: str) -> Decoded | None:
-    global _decode_valid, _given_in_item, _to_actions
-    _decode_valid = _fast().decode_valid
-    _given_in_item = _fast().given
-    _to_actions = _fast().to_actions
-    return _decode_valid(text)
+def _decode_standard(text: str) -> Any:
+    """The data of ``text`` by the standard library; ValueError if it cannot be read. Counts
+    the texts read, and hands over to msgspec after ``_MSGSPEC_AFTER`` of them."""
+    global _standard_reads, _decode
+    _standard_reads += 1
+    if _standard_reads >= _MSGSPEC_AFTER:
+        _decode = _msgspec_decode()
+    data = _json.loads(text, [], subject=_SUBJECT)
+    if data is UNREADABLE:
+        raise ValueError("not read")  # read again by the front door, for its message
+    return data
 
 
-_decode_valid: Callable[[str], Decoded | None] = _load_fast_path
-_given_in_item: Callable[[Any, str], object]
-_to_actions: Callable[[list[Any], tuple[str, ...]], tuple[Action, ...]]
+def _msgspec_decode() -> Callable[[str], Any]:
+    """msgspec's decoder: for any text it reads, the data the standard library gives
+    (repeated keys too: both keep the last value); a ValueError for the rest."""
+    import msgspec
+
+    decode: Callable[[str], Any] = msgspec.json.Decoder().decode
+    return decode
+
+
+_decode: Callable[[str], Any] = _decode_standard
 
 
 def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:
@@ -262,133 +253,267 @@ def _unprintable_digits(value: object) -> int | None:
     return None
 
 
-# Walking: decoded data to field diagnostics and rule steps.
+# Walking: decoded data to field diagnostics and what the rules need.
 
+#: What the walk read: the kind of each item of the actions array (None where the item is not
+#: an action; the whole list None when the payload has no array of actions to run the rules
+#: on) and the items, the quotes the data takes written out (2 for each key and string: more
+#: in the text means a repeated key), and whether every action was proved valid by its prover.
+_Read = tuple[list[str | None] | None, list[Any], int, bool]
 
 _SPECS: Final = {info.kind: {field.name: field.spec for field in info.fields} for info in CATALOGUE}
-#: Per action: each field's quick test (see FieldSpec.accepts), and the required names.
-_ACCEPTS: Final = {
-    info.kind: {field.name: field.spec.accepts for field in info.fields} for info in CATALOGUE
-}
 _REQUIRED: Final = {
     info.kind: tuple(field.name for field in info.fields if field.required) for info in CATALOGUE
 }
-_NO_FIELDS: Final[Mapping[str, Any]] = {}
 
 
-class _Walk:
-    """One pass over decoded JSON: field diagnostics, and the rules' steps."""
-
-    __slots__ = ("found",)
-
-    def __init__(self, found: list[Diagnostic]) -> None:
-        self.found = found
-
-    def payload(self, data: Any, direction: Direction | None) -> Steps | None:
-        """Check the payload's shape and every field; return what the rules need, if possible."""
-        found = self.found
-        if not isinstance(data, dict):
-            found.append(
-                _malformed_payload(
-                    "",
-                    'the payload must be an object like {"actions": [...]}; '
-                    f"got {describe(data)}",
-                )
-            )
-            return None
-        if len(data) != 1:
-            for key in data:
-                if key != "actions":
-                    found.append(
-                        diagnostic(
-                            "unknown_field",
-                            f"/{token(key)}",
-                            f'the payload has one key, "actions"; remove {describe(key)}',
-                        )
-                    )
-        if "actions" not in data:
-            found.append(_malformed_payload("", 'the payload has no "actions" key'))
-            return None
-        actions = data["actions"]
-        if not isinstance(actions, list):
-            found.append(
-                _malformed_payload(
-                    "/actions", f"actions must be an array of actions; got {describe(actions)}"
-                )
-            )
-            return None
-        kinds: list[str | None] = []
-        given: list[Mapping[str, Any]] = []
-        for index, item in enumerate(actions):
-            # The usual case inline (this loop is validate()'s hot path); every kind of
-            # trouble goes to a method of its own.
-            if isinstance(item, dict) and len(item) == 1:
-                ((kind, fields),) = item.items()
-                accepts = _ACCEPTS.get(kind)
-                if accepts is not None and isinstance(fields, dict):
-                    for key, value in fields.items():
-                        test = accepts.get(key)
-                        if test is None or not test(value):
-                            self._field(index, kind, key, value)
-                    for name in _REQUIRED[kind]:
-                        if name not in fields:
-                            self._missing(index, kind, name)
-                    kinds.append(kind)
-                    given.append(fields)
-                    continue
-            kind, fields = self._not_an_action(index, item)
-            kinds.append(kind)
-            given.append(fields)
-        return Steps(kinds, given, _given, direction)
-
-    def _not_an_action(self, index: int, item: Any) -> tuple[str | None, Mapping[str, Any]]:
-        """An item of actions that is not a known action holding an object of fields."""
-        if not isinstance(item, dict) or len(item) != 1:
-            self.found.append(
-                diagnostic("malformed_action", f"/actions/{index}", _not_one_key(item))
-            )
-            return None, _NO_FIELDS
-        ((kind, fields),) = item.items()
-        if kind not in _ACCEPTS:
-            self.found.append(
-                diagnostic(
-                    "unknown_action",
-                    f"/actions/{index}/{token(kind)}",
-                    f"{describe(kind)} is not an action{_suggest(kind, _ACCEPTS)}; "
-                    f"the actions are {_ACTION_NAMES}",
-                )
-            )
-            return None, _NO_FIELDS
-        self.found.append(
-            diagnostic(
-                "malformed_action",
-                f"/actions/{index}/{kind}",
-                f"the value of {kind} must be an object of its fields; got {describe(fields)}",
+def _walk_payload(data: Any, found: list[Diagnostic]) -> _Read:
+    """Any decoded data: the payload's shape, then the actions if it has them."""
+    quotes = _quotes(data)
+    if not isinstance(data, dict):
+        found.append(
+            _malformed_payload(
+                "",
+                f'the payload must be an object like {{"actions": [...]}}; got {describe(data)}',
             )
         )
-        return kind, _NO_FIELDS
+        return None, [], quotes, False
+    for key in data:
+        if key != "actions":
+            found.append(
+                diagnostic(
+                    "unknown_field",
+                    f"/{token(key)}",
+                    f'the payload has one key, "actions"; remove {describe(key)}',
+                )
+            )
+    if "actions" not in data:
+        found.append(_malformed_payload("", 'the payload has no "actions" key'))
+        return None, [], quotes, False
+    actions = data["actions"]
+    if not isinstance(actions, list):
+        found.append(
+            _malformed_payload(
+                "/actions", f"actions must be an array of actions; got {describe(actions)}"
+            )
+        )
+        return None, [], quotes, False
+    kinds, _, _, _ = _walk_actions(actions, found, 0)
+    return kinds, actions, quotes, False
 
-    def _field(self, index: int, kind: str, key: Any, value: Any) -> None:
-        """The slow path for one field: unknown, or a value its quick test did not accept."""
-        specs = _SPECS[kind]
+
+def _walk_actions(actions: list[Any], found: list[Diagnostic], quotes: int) -> _Read:
+    """Every item of the actions array; ``quotes`` counted so far."""
+    provers = _PROVERS
+    kinds: list[str | None] = []
+    proved = True
+    for item in actions:
+        # The usual case inline (this loop is validate()'s hot path); every kind of trouble
+        # goes to a function of its own.
+        if isinstance(item, dict) and len(item) == 1:
+            ((kind, fields),) = item.items()
+            prove = provers[kind]
+            if prove is not None and isinstance(fields, dict):
+                count = prove(fields)
+                if count < 0:
+                    proved = False
+                    count = _check_fields(len(kinds), kind, fields, found)
+                quotes += count
+                kinds.append(kind)
+                continue
+        proved = False
+        quotes += _quotes(item)
+        kinds.append(_not_an_action(len(kinds), item, found))
+    return kinds, actions, quotes, proved
+
+
+def _not_an_action(index: int, item: Any, found: list[Diagnostic]) -> str | None:
+    """An item of actions that is not a known action holding an object of fields: its kind
+    if it names one."""
+    if not isinstance(item, dict) or len(item) != 1:
+        found.append(diagnostic("malformed_action", f"/actions/{index}", _not_one_key(item)))
+        return None
+    ((kind, fields),) = item.items()
+    if kind not in _SPECS:
+        found.append(
+            diagnostic(
+                "unknown_action",
+                f"/actions/{index}/{token(kind)}",
+                f"{describe(kind)} is not an action{_suggest(kind, _SPECS)}; "
+                f"the actions are {_ACTION_NAMES}",
+            )
+        )
+        return None
+    found.append(
+        diagnostic(
+            "malformed_action",
+            f"/actions/{index}/{kind}",
+            f"the value of {kind} must be an object of its fields; got {describe(fields)}",
+        )
+    )
+    known: str = kind
+    return known
+
+
+def _check_fields(index: int, kind: str, fields: Mapping[str, Any], found: list[Diagnostic]) -> int:
+    """An action its prover did not prove, field by field; the quotes the item takes."""
+    specs = _SPECS[kind]
+    quotes = 2 + 2 * len(fields)  # the action's name and each key
+    for key, value in fields.items():
+        if type(value) is not int:
+            quotes += 2 if type(value) is str else _quotes(value)
         spec = specs.get(key)
         if spec is None:
-            self.found.append(_unknown_field(index, kind, key, specs))
-            return
+            found.append(_unknown_field(index, kind, key, specs))
+            continue
+        if spec.accepts(value):  # the quick yes
+            continue
         problem = spec.check(f"{kind}.{key}", value)
         if problem is not None:
             code, message = problem
-            self.found.append(diagnostic(code, f"/actions/{index}/{kind}/{key}", message))
-
-    def _missing(self, index: int, kind: str, name: str) -> None:
-        allowed = _SPECS[kind][name].description_of_allowed
-        self.found.append(
-            diagnostic(
-                "missing_field",
-                f"/actions/{index}/{kind}/{name}",
-                f"{kind} needs {name}: {allowed}",
+            found.append(diagnostic(code, f"/actions/{index}/{kind}/{key}", message))
+    for name in _REQUIRED[kind]:
+        if name not in fields:
+            found.append(
+                diagnostic(
+                    "missing_field",
+                    f"/actions/{index}/{kind}/{name}",
+                    f"{kind} needs {name}: {specs[name].description_of_allowed}",
+                )
             )
+    return quotes
+
+
+def _quotes(data: Any) -> int:
+    """The quotes decoded JSON takes written out: 2 for each key and each string."""
+    count, stack = 0, [data]
+    while stack:  # iterative: the data may be nested deeper than the recursion limit
+        value = stack.pop()
+        if type(value) is str:
+            count += 2
+        elif type(value) is dict:
+            count += 2 * len(value)
+            stack.extend(value.values())
+        elif type(value) is list:
+            stack.extend(value)
+    return count
+
+
+# Provers and builders: written as source from the catalogue, each when its action is first
+# met (compiling one takes about 0.1 ms), so neither the import nor the first call pays for
+# the actions it does not meet.
+
+
+class _WrittenOnUse(dict[object, Any]):
+    """Per action name, the function ``write`` makes of its ``ActionInfo``; None for a key
+    that names no action."""
+
+    def __init__(self, write: Callable[[ActionInfo], Any]) -> None:
+        super().__init__()
+        self.write = write
+
+    def __missing__(self, kind: object) -> Any:
+        info = CATALOGUE_BY_KIND.get(kind)  # type: ignore[call-overload]
+        if info is None:
+            return None
+        function = self[kind] = self.write(info)
+        return function
+
+
+def _prover(info: ActionInfo) -> Callable[[Mapping[str, Any]], int]:
+    """The prover of one action (see ``_PROVERS``), written as source: each field fetched and
+    tested in turn, the counts for the required fields known in advance."""
+    names: dict[str, Any] = {}
+    required = [field for field in info.fields if field.required]
+    quotes = 2 + sum(map(_quotes_of, required))  # the action's name takes 2
+    lines = ["def prove(fields):", f"    given, quotes = {len(required)}, {quotes}"]
+    for field in info.fields:
+        name = field.name
+        test, needs = _valid_test(field.spec, name)
+        names.update(needs)
+        lines.append(f"    {name} = fields.get({name!r})")
+        if field.required:  # None (absent) fails the test, which starts with a type check
+            lines += [f"    if not ({test}):", "        return -1"]
+        else:
+            lines += [
+                f"    if {name} is not None:",
+                f"        if not ({test}):",
+                "            return -1",
+                f"        given += 1; quotes += {_quotes_of(field)}",
+            ]
+    # Every key was a field proved valid when the count of them is the count of keys.
+    lines.append("    return quotes if given == len(fields) else -1")
+    exec(compile("\n".join(lines), f"<prove {info.kind}>", "exec"), names)  # our own source
+    prove: Callable[[Mapping[str, Any]], int] = names["prove"]
+    return prove
+
+
+def _quotes_of(field: FieldInfo) -> int:
+    """The quotes a field takes written out when valid: its key, and its value if a string."""
+    return 4 if field.spec.json_type == "string" else 2
+
+
+def _valid_test(spec: FieldSpec, name: str) -> tuple[str, dict[str, Any]]:
+    """An expression true only for valid values of ``spec`` in variable ``name`` (usually
+    true for them: ``check()`` has the last word), and the globals it needs."""
+    if spec.head_pattern is None:
+        return quick_test(spec, name)
+    # A short value is matched in full; a long one (a URL with a long query) is shown to be
+    # printable ASCII without space by two scans in C, and then the head matched at its start
+    # is the full match, three times as fast as reading it to its end by regular expression.
+    test, needs = quick_test(spec, name)
+    long = f"_long_{name}({name})"
+    return f"type({name}) is str and ({test} if len({name}) <= 256 else {long})", {
+        **needs,
+        f"_long_{name}": _long_test(spec),
+    }
+
+
+_PRINTABLE: Final = bytes(range(0x21, 0x7F))
+
+
+def _long_test(spec: FieldSpec) -> Callable[[str], bool]:
+    assert spec.head_pattern is not None and spec.max_length is not None
+    # Compiled (and cached) by re on the first long value, not when the provers are written:
+    # compiling it costs more than the first validate() may.
+    head, longest = spec.head_pattern, spec.max_length
+
+    def test(value: str) -> bool:
+        return (
+            len(value) <= longest
+            and value.isascii()
+            and not value.encode().translate(None, _PRINTABLE)
+            and re.match(head, value) is not None
         )
+
+    return test
+
+
+def _builder(info: ActionInfo) -> Callable[[Mapping[str, Any]], Action]:
+    """A function from proved fields to the action's IR object, written as source: each slot
+    filled through its descriptor, as attrs' own __init__ fills a frozen instance (the values
+    are known good, so no check runs; an absent field is None)."""
+    names: dict[str, Any] = {"_new": object.__new__, "_cls": info.type}
+    lines = ["def build(fields):", "    action = _new(_cls)"]
+    for field in info.fields:
+        names[f"_set_{field.name}"] = getattr(info.type, field.name).__set__
+        lines.append(f"    _set_{field.name}(action, fields.get({field.name!r}))")
+    lines.append("    return action")
+    exec(compile("\n".join(lines), f"<build {info.kind}>", "exec"), names)  # our own source
+    build: Callable[[Mapping[str, Any]], Action] = names["build"]
+    return build
+
+
+#: Per action: a function of its fields (a dict) giving the quotes they take written out
+#: (with the action's name) if every field is known, valid and there when required, else -1.
+_PROVERS: Final = _WrittenOnUse(_prover)
+#: Per action: a function from fields its prover proved to the action's IR object.
+_BUILDERS: Final = _WrittenOnUse(_builder)
+
+
+def _build(item: Mapping[str, Any], kind: str) -> Action:
+    build: Callable[[Mapping[str, Any]], Action] = _BUILDERS[kind]
+    return build(item[kind])
 
 
 class _NullGiven:
@@ -401,6 +526,14 @@ class _NullGiven:
 
 
 _NULL_GIVEN: Final = _NullGiven()
+
+
+def _given_in(item: Mapping[str, Any], name: str) -> object:
+    """``_given`` of the fields of an item's one action (None if they are not an object)."""
+    for fields in item.values():
+        if isinstance(fields, dict):
+            return _given(fields, name)
+    return None
 
 
 def _given(fields: Mapping[str, Any], name: str) -> object:

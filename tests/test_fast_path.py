@@ -1,9 +1,10 @@
-"""validate()'s fast path: what the msgspec Structs accept, the walk must accept too.
+"""validate()'s fast path: what the provers accept, the field-by-field walk must accept too.
 
-The Structs (``_structs``) prove a payload valid in one C pass and skip the item-by-item walk.
-These tests hold them to the walk: the same report for any text in any layout, a proof never
-given for a text the walk would fault, and a proof for whatever the library itself writes (or
-the speed is silently lost).
+Each action's prover (``_parse._PROVERS``) proves its fields valid in a few steps, and msgspec
+decodes the text once a process validates many. These tests hold both to the slow path (the
+standard library's decoder, every field checked by ``FieldSpec.check``): the same report for
+any text in any layout, a proof never given for fields the walk would fault, and a proof for
+whatever the library itself writes (or the speed is silently lost).
 """
 
 from __future__ import annotations
@@ -11,31 +12,63 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest.mock import patch
 
-import msgspec
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from minivoice_flow import Flow, Report, _parse, _structs, _wire, parse, validate
+from minivoice_flow import Flow, Report, _json, _parse, _wire, parse, validate
 from minivoice_flow._actions import CATALOGUE
 from minivoice_flow._fields import FieldSpec
 from tests.strategies import any_flows, mutated_payloads, near_payloads, valid_flows
 
+NEVER_PROVED = {info.kind: (lambda fields: -1) for info in CATALOGUE}
+
+
+def standard_decode(text: str) -> Any:
+    data = _json.loads(text, [], subject="payload")
+    if data is _json.UNREADABLE:
+        raise ValueError(text)
+    return data
+
 
 @contextmanager
 def fast_path_off() -> Iterator[None]:
-    with patch.object(_parse, "_decode_valid", return_value=None):
+    """Every field checked by FieldSpec.check, and the text read by the standard library."""
+    with (
+        patch.dict(_parse._PROVERS, NEVER_PROVED),
+        patch.object(_parse, "_decode", standard_decode),
+    ):
         yield
 
 
-def walk_only(text: str, direction: Any = None) -> Report:
-    with fast_path_off():
+@contextmanager
+def msgspec_on() -> Iterator[None]:
+    """The decoder a process that validates many payloads switches to."""
+    with patch.object(_parse, "_decode", _parse._msgspec_decode()):
+        yield
+
+
+def proved(text: str) -> bool:
+    """Whether the provers proved every action of the text valid."""
+    read = _parse._diagnose(text, None)[1]
+    return read is not None and read[3]
+
+
+def fast(text: str, direction: Any = None) -> Report:
+    with msgspec_on():
         return validate(text, direction=direction)
+
+
+def walk_only(payload: object, direction: Any = None) -> Report:
+    with fast_path_off():
+        return validate(payload, direction=direction)
 
 
 def flow_text(flow: Flow) -> str:
@@ -69,13 +102,14 @@ def layouts(data: Any, seed: int = 0) -> list[str]:
 def test_the_library_s_own_json_is_proved_valid_in_every_layout(flow: Flow, seed: int) -> None:
     """Whatever the builder accepted, the Structs accept too, however the text is laid out."""
     for text in layouts(json.loads(flow_text(flow)), seed):
-        assert _structs.decode_valid(text) is not None
+        assert proved(text)
+        assert fast(text, flow.direction) == walk_only(text, flow.direction)
         assert validate(text, direction=flow.direction) == walk_only(text, flow.direction)
 
 
 @given(valid_flows(), st.integers(0, 100))
-def test_parse_through_the_structs_gives_the_flow_the_walk_gives(flow: Flow, seed: int) -> None:
-    """parse() builds the same actions from the Structs as from the walked data."""
+def test_parse_through_the_provers_gives_the_flow_the_walk_gives(flow: Flow, seed: int) -> None:
+    """parse() builds the same actions from proved fields as the classes' own checks do."""
     for text in layouts(flow.to_dict(), seed):
         fast = parse(text)
         with fast_path_off():
@@ -89,9 +123,16 @@ def test_parse_through_the_structs_gives_the_flow_the_walk_gives(flow: Flow, see
 )
 def test_fast_path_reports_what_the_walk_reports_for_mutated_payloads(text: str) -> None:
     """A payload with bad fields is never proved valid; the report equals the walk's."""
-    assert validate(text) == walk_only(text)
-    if _structs.decode_valid(text) is not None:
+    assert validate(text) == walk_only(text) == fast(text)
+    if proved(text):
         assert not any(d.code in FIELD_CODES for d in validate(text).diagnostics)
+
+
+@given(st.one_of(mutated_payloads(), near_payloads()))
+def test_parsed_payloads_get_the_walk_s_report_too(data: Any) -> None:
+    """An already-parsed payload goes through the provers as well: the same report."""
+    assert validate(data) == walk_only(data)
+    assert validate(data, direction="inbound") == walk_only(data, "inbound")
 
 
 FIELD_CODES = frozenset(
@@ -150,13 +191,13 @@ def edited_texts(draw: st.DrawFn) -> str:
 @example('{"actions":[{"collect":{"variable":"x\\n"}}]}')
 def test_fast_path_reports_what_the_walk_reports_for_edited_texts(text: str) -> None:
     """Whatever the edit broke (or repeated), both paths report exactly the same."""
-    assert validate(text) == walk_only(text)
+    assert validate(text) == walk_only(text) == fast(text)
     assert validate(text, direction="inbound") == walk_only(text, "inbound")
     assert validate(text.encode()) == validate(text)
 
 
 def test_a_repeated_key_is_found_however_the_count_is_hidden() -> None:
-    """msgspec keeps the last of repeated keys; the count (or a second read) finds them."""
+    """Decoders keep the last of repeated keys; the count (or a second read) finds them."""
     url = "https://a.example/x"
     for text in (
         '{"actions":[{"play":{"url":"%s","url":"%s"}}]}' % (url, url),
@@ -164,8 +205,9 @@ def test_a_repeated_key_is_found_however_the_count_is_hidden() -> None:
         '{"actions":[{"play":{"url":"%s\\"","url":"%s"}}]}' % (url, url),
         '{"actions":[{"hangup":{}}],"actions":[{"hangup":{}}]}',
     ):
-        assert _structs.decode_valid(text) is not None
+        assert proved(text)
         assert "duplicate_key" in validate(text).codes, text
+        assert "duplicate_key" in fast(text).codes, text
 
 
 @pytest.mark.parametrize(("length", "valid"), [(2048, True), (2049, False)])
@@ -173,20 +215,21 @@ def test_a_url_s_length_limit_holds_on_the_fast_path(length: int, valid: bool) -
     """The URL length limit is the FieldSpec's, to the character."""
     url = "https://a.example/" + "x" * (length - len("https://a.example/"))
     text = json.dumps({"actions": [{"play": {"url": url}}]})
-    assert (_structs.decode_valid(text) is not None) is valid
+    assert proved(text) is valid
     assert validate(text) == walk_only(text)
 
 
 def test_a_payload_over_the_action_limit_is_proved_and_left_to_the_rules() -> None:
-    """Fields all valid, too many actions: the Structs pass it and the rules report it."""
+    """Fields all valid, too many actions: the provers pass it and the rules report it."""
     text = json.dumps({"actions": [{"hangup": {}}] * 1_500})
-    assert _structs.decode_valid(text) is not None
+    assert proved(text)
     report = validate(text)
     assert {d.code for d in report.errors} == {"too_many_actions", "unreachable_action"}
     assert report == walk_only(text)
 
 
-# Each field's msgspec type accepts exactly what its FieldSpec accepts.
+# Each field's test in its prover accepts exactly what its FieldSpec accepts.
+
 
 SPECS = [(info.kind, field.name, field.spec) for info in CATALOGUE for field in info.fields]
 JSON_VALUES = st.one_of(
@@ -212,23 +255,26 @@ def sample_values(spec: FieldSpec) -> st.SearchStrategy[object]:
         near.append(st.text(alphabet=spec.alphabet + "abcx ", max_size=55))
     if spec.choices is not None:
         near.append(st.sampled_from([*spec.choices, "post", ""]))
+    if spec.head_pattern is not None:  # long values take another test: 257 to 3,000 characters
+        tails = st.text(alphabet="a/ é\x7f", min_size=1, max_size=3)
+        near.append(
+            st.builds(
+                lambda tail, n: "https://a.example/" + tail * n, tails, st.integers(239, 1000)
+            )
+        )
     return st.one_of(near)
 
 
 @pytest.mark.parametrize(("kind", "name", "spec"), SPECS, ids=[f"{k}.{n}" for k, n, _ in SPECS])
 @given(data=st.data())
-def test_each_field_type_accepts_exactly_what_its_spec_accepts(
+def test_each_field_test_accepts_exactly_what_its_spec_accepts(
     kind: str, name: str, spec: FieldSpec, data: st.DataObject
 ) -> None:
-    """Decoding a value with the field's msgspec type succeeds only for values check() passes
-    (a whole float, which the walk takes as an int, is the one value left to the walk)."""
+    """A prover's test of a field passes only values check() passes, and passes them all (a
+    whole float, which the walk takes as an int, is the one value left to check())."""
     value = data.draw(sample_values(spec))
-    try:
-        msgspec.json.decode(json.dumps(value), type=_structs.field_type(spec))
-    except msgspec.ValidationError:
-        accepted = False
-    else:
-        accepted = True
+    test, needs = _parse._valid_test(spec, "value")
+    accepted = bool(eval(test, needs, {"value": value}))
     valid = spec.check(f"{kind}.{name}", value) is None
     assert accepted == (valid and not isinstance(value, float)), value
 
@@ -274,32 +320,13 @@ def test_a_head_pattern_says_what_the_whole_pattern_says_of_printable_values(
     assert (re.match(spec.head_pattern, value) is not None) == whole, value
 
 
-@given(st.one_of(edited_texts(), any_flows().map(flow_text)))
-@example('{"actions":[{},{"hangup":{},"play":{"url":"https://a.example/x"}}]}')
-@example('{"actions":[{"play":{"url":"https://a.example/:{x"}},{"hangup":{}}]}')
-@example('{"actions":[{"play":{"url":"https://a.example/{\\"hangup\\":{"}}]}')
-def test_kinds_read_from_the_text_are_the_kinds_read_from_the_structs(text: str) -> None:
-    """Short payloads have their kinds read from the text, long ones from the Structs: both
-    ways give the same kinds, and refuse the same items (none, or two actions, in one)."""
-    try:
-        payload = _structs._DECODER.decode(text)
-    except (msgspec.DecodeError, ValueError):
-        return
-    compact = _structs._ENCODE(payload).decode()
-    by_structs = _structs.kinds_by_structs(payload.actions)
-    by_text = _structs.kinds_by_text(compact, payload.actions)
-    assert by_text is None or by_text == by_structs
-    if by_structs is not None and compact.count("{") == 1 + 2 * len(by_structs):
-        assert by_text == by_structs  # no value holds a brace that could be taken for an action
-
-
-def test_a_long_payload_is_proved_valid_and_its_kinds_read_from_the_structs() -> None:
-    """Past the length where the text is read for kinds, the Structs give the same report."""
+def test_a_long_payload_is_proved_valid_and_reports_what_the_walk_reports() -> None:
+    """Long URLs (tested by their head after a scan of their characters): the same report."""
     url = "https://a.example/" + "x" * 1500
     data = {"actions": [{"play": {"url": url}}] * 30 + [{"hangup": {}}, {"play": {"url": url}}]}
     text = json.dumps(data)
-    assert _structs.decode_valid(text) is not None
-    assert validate(text) == walk_only(text)
+    assert proved(text)
+    assert validate(text) == walk_only(text) == fast(text)
     assert validate(text).codes == ("unreachable_action",)
 
 
@@ -319,9 +346,26 @@ def test_a_long_payload_is_proved_valid_and_its_kinds_read_from_the_structs() ->
     ],
 )
 def test_the_fast_path_takes_urls_with_a_host_and_only_those(url: str, valid: bool) -> None:
-    """A URL with a host is proved valid by the Structs; one without goes to the walk."""
+    """A URL with a host is proved valid by its prover; one without goes to the walk."""
     for data in ({"actions": [{"play": {"url": url}}]}, {"actions": [{"redirect": {"url": url}}]}):
         for text in layouts(data):
-            assert (_structs.decode_valid(text) is not None) is valid
+            assert proved(text) is valid
             assert validate(text) == walk_only(text)
             assert validate(text).ok is valid
+
+
+def test_msgspec_is_imported_only_once_a_process_has_validated_many_payloads() -> None:
+    """The first 999 texts are read by the standard library; the 1,000th imports msgspec."""
+    probe = (
+        "import sys\n"
+        "from minivoice_flow import validate\n"
+        'text = \'{"actions":[{"hangup":{}}]}\'\n'
+        "for _ in range(999): assert validate(text).ok\n"
+        "print('msgspec' in sys.modules)\n"
+        "assert validate(text).ok\n"
+        "print('msgspec' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]
