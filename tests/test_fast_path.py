@@ -273,7 +273,8 @@ def test_each_field_test_accepts_exactly_what_its_spec_accepts(
     """A prover's test of a field passes only values check() passes, and passes them all (a
     whole float, which the walk takes as an int, is the one value left to check())."""
     value = data.draw(sample_values(spec))
-    test, needs = _parse._valid_test(spec, "value")
+    needs: dict[str, Any] = {}
+    test = _parse._valid_test(spec, "value", needs)
     accepted = bool(eval(test, needs, {"value": value}))
     valid = spec.check(f"{kind}.{name}", value) is None
     assert accepted == (valid and not isinstance(value, float)), value

@@ -429,8 +429,7 @@ def _prover(info: ActionInfo) -> Callable[[Mapping[str, Any]], int]:
     lines = ["def prove(fields):", f"    given, quotes = {len(required)}, {quotes}"]
     for field in info.fields:
         name = field.name
-        test, needs = _valid_test(field.spec, name)
-        names.update(needs)
+        test = _valid_test(field.spec, name, names)
         lines.append(f"    {name} = fields.get({name!r})")
         if field.required:  # None (absent) fails the test, which starts with a type check
             lines += [f"    if not ({test}):", "        return -1"]
@@ -453,20 +452,17 @@ def _quotes_of(field: FieldInfo) -> int:
     return 4 if field.spec.json_type == "string" else 2
 
 
-def _valid_test(spec: FieldSpec, name: str) -> tuple[str, dict[str, Any]]:
+def _valid_test(spec: FieldSpec, name: str, names: dict[str, Any]) -> str:
     """An expression true only for valid values of ``spec`` in variable ``name`` (usually
-    true for them: ``check()`` has the last word), and the globals it needs."""
+    true for them: ``check()`` has the last word); the globals it needs go into ``names``."""
+    test = quick_test(spec, name, names)
     if spec.head_pattern is None:
-        return quick_test(spec, name)
+        return test
     # A short value is matched in full; a long one (a URL with a long query) is shown to be
     # printable ASCII without space by two scans in C, and then the head matched at its start
     # is the full match, three times as fast as reading it to its end by regular expression.
-    test, needs = quick_test(spec, name)
-    long = f"_long_{name}({name})"
-    return f"type({name}) is str and ({test} if len({name}) <= 256 else {long})", {
-        **needs,
-        f"_long_{name}": _long_test(spec),
-    }
+    names[f"_long_{name}"] = _long_test(spec)
+    return f"type({name}) is str and ({test} if len({name}) <= 256 else _long_{name}({name}))"
 
 
 _PRINTABLE: Final = bytes(range(0x21, 0x7F))
