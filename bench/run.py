@@ -367,14 +367,43 @@ def msgspec_case(shape: str) -> Callable[[], object] | None:
         import msgspec
     except ImportError:
         return None
-    from minivoice_flow import _structs
+    UNSET = msgspec.UNSET
+    opt_int = int | msgspec.UnsetType
 
-    s = {cls.__name__: cls for cls in _structs._BY_STRUCT}
-    item = _structs._PAYLOAD.__annotations__["actions"].__args__[0]
-    payload = _structs._PAYLOAD
+    class Play(msgspec.Struct, kw_only=True):
+        url: str
+
+    class Collect(msgspec.Struct, kw_only=True):
+        variable: str
+        max_digits: int
+        timeout_ms: opt_int = UNSET
+
+    class Redirect(msgspec.Struct, kw_only=True):
+        url: str
+
+    class Transfer(msgspec.Struct, kw_only=True):
+        to: str
+        fallback_url: str | msgspec.UnsetType = UNSET
+
+    class SendDigits(msgspec.Struct, kw_only=True):
+        digits: str
+        pause_before_ms: opt_int = UNSET
+
+    class Hangup(msgspec.Struct):
+        pass
+
+    class item(msgspec.Struct, kw_only=True):
+        play: Play | msgspec.UnsetType = UNSET
+        collect: Collect | msgspec.UnsetType = UNSET
+        redirect: Redirect | msgspec.UnsetType = UNSET
+        transfer: Transfer | msgspec.UnsetType = UNSET
+        send_digits: SendDigits | msgspec.UnsetType = UNSET
+        hangup: Hangup | msgspec.UnsetType = UNSET
+
+    class payload(msgspec.Struct):
+        actions: list[item]
+
     encode = msgspec.json.encode
-    Play, Collect, Redirect = s["Play"], s["Collect"], s["Redirect"]
-    Transfer, SendDigits, Hangup = s["Transfer"], s["SendDigits"], s["Hangup"]
 
     def build() -> bytes:
         if shape == "4-action":
