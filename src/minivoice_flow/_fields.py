@@ -89,7 +89,7 @@ class FieldSpec:
         self.choices = choices
         #: For a value known to be printable ASCII with no space: a pattern that, matched at
         #: the start, says the same as ``pattern`` matched in full, so a long value is not read
-        #: to its end (validate()'s fast path proves the characters for a whole payload at once).
+        #: to its end (validate()'s provers scan a long value's characters in C first).
         self.head_pattern = head_pattern
         #: What the platform does when the field is left out (documentation only).
         self.default = default

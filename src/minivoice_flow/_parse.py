@@ -95,13 +95,7 @@ def _diagnose(
             return found, None
     else:
         text = None
-    if text is None:
-        data = _check_parsed(payload, found)
-    else:
-        try:
-            data = _decode(text)
-        except (ValueError, RecursionError):  # not JSON, NaN, 1e400...: the front door says why
-            data = _json.loads(text, found, subject=_SUBJECT)
+    data = _check_parsed(payload, found) if text is None else _decode(text, found)
     if data is UNREADABLE:
         return found, None
     if type(data) is dict and len(data) == 1 and type(actions := data.get("actions")) is list:
@@ -128,29 +122,35 @@ _MSGSPEC_AFTER: Final = 1000
 _standard_reads = 0
 
 
-def _decode_standard(text: str) -> Any:
-    """The data of ``text`` by the standard library; ValueError if it cannot be read. Counts
-    the texts read, and hands over to msgspec after ``_MSGSPEC_AFTER`` of them."""
+def _decode_standard(text: str, found: list[Diagnostic]) -> Any:
+    """The data of ``text`` by the standard library (the front door), or ``UNREADABLE`` with
+    the reason in ``found``. Counts the texts read, and hands over to msgspec after
+    ``_MSGSPEC_AFTER`` of them."""
     global _standard_reads, _decode
     _standard_reads += 1
     if _standard_reads >= _MSGSPEC_AFTER:
         _decode = _msgspec_decode()
-    data = _json.loads(text, [], subject=_SUBJECT)
-    if data is UNREADABLE:
-        raise ValueError("not read")  # read again by the front door, for its message
-    return data
+    return _json.loads(text, found, subject=_SUBJECT)
 
 
-def _msgspec_decode() -> Callable[[str], Any]:
-    """msgspec's decoder: for any text it reads, the data the standard library gives
-    (repeated keys too: both keep the last value); a ValueError for the rest."""
+def _msgspec_decode() -> Callable[[str, list[Diagnostic]], Any]:
+    """A decoder by msgspec: for any text it reads, the data the standard library gives
+    (repeated keys too: both keep the last value); the rest (not JSON, NaN, 1e400...) goes
+    to the front door, which says why."""
     import msgspec
 
-    decode: Callable[[str], Any] = msgspec.json.Decoder().decode
+    read = msgspec.json.Decoder().decode
+
+    def decode(text: str, found: list[Diagnostic]) -> Any:
+        try:
+            return read(text)
+        except (ValueError, RecursionError):
+            return _json.loads(text, found, subject=_SUBJECT)
+
     return decode
 
 
-_decode: Callable[[str], Any] = _decode_standard
+_decode: Callable[[str, list[Diagnostic]], Any] = _decode_standard
 
 
 def _check_parsed(payload: object, found: list[Diagnostic]) -> Any:
